@@ -1,0 +1,156 @@
+"""JSON request bodies, built from tinytuya's command templates (``payload_dict``).
+
+tinytuya keeps the per-version and per-device-type quirks as layered templates: which
+command id a request really uses (3.4 sends DP_QUERY as DP_QUERY_NEW, device22 sends it as
+CONTROL_NEW) and which fields its body has. We resolve the layers in tinytuya's order and
+fill the fields the way its ``generate_payload`` does, so both libraries send the same JSON.
+The clock is an argument (``t``), as everywhere in this package's protocol core.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.exceptions import LocalProtocolError
+from tinytuya_asyncio.protocol.versions import VersionSpec, version_spec
+
+#: Body used for a command no template mentions (devices complain about missing fields,
+#: never about extra ones).
+_FALLBACK_BODY: Mapping[str, Any] = {"gwId": "", "devId": "", "uid": "", "t": ""}
+_QUERY_COMMANDS = frozenset({tuya.DP_QUERY, tuya.DP_QUERY_NEW})
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTemplate:
+    """How one logical command goes on the wire for a given device."""
+
+    #: The command id actually sent (after tinytuya's ``command_override``).
+    command: int
+    #: The body's fields, or ``None`` when no template defines one.
+    body: Mapping[str, Any] | None
+
+
+def _layer_names(spec: VersionSpec, dev_type: str, *, gateway: bool, child: bool) -> list[str]:
+    # tinytuya's order: default, gateway, zigbee, version, gateway_version, zigbee_version, dev_type.
+    names = ["default"]
+    if gateway:
+        names.append("gateway")
+    if child:
+        names.append("zigbee")
+    names.append(spec.template_key)
+    if gateway:
+        names.append("gateway_" + spec.template_key)
+    if child:
+        names.append("zigbee_" + spec.template_key)
+    if dev_type != "default":
+        if dev_type not in tuya.PAYLOAD_DICT:
+            raise LocalProtocolError(f"unknown dev_type {dev_type!r}")
+        names.append(dev_type)
+    return names
+
+
+@lru_cache(maxsize=128)
+def command_templates(
+    version: str, dev_type: str = "default", *, gateway: bool = False, child: bool = False
+) -> Mapping[int, CommandTemplate]:
+    """Resolve tinytuya's template layers for one kind of device (cached)."""
+    spec = version_spec(version)
+    merged: dict[int, dict[str, Any]] = {}
+    for name in _layer_names(spec, dev_type, gateway=gateway, child=child):
+        for cmd, entry in tuya.PAYLOAD_DICT.get(name, {}).items():
+            # A later layer replaces the fields it names ("command", "command_override") only.
+            merged.setdefault(cmd, {}).update(copy.deepcopy(dict(entry)))
+    return {
+        cmd: CommandTemplate(entry.get("command_override", cmd), entry.get("command"))
+        for cmd, entry in merged.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadBuilder:
+    """Builds request bodies for one device (or gateway child)."""
+
+    version: VersionSpec
+    dev_id: str
+    dev_type: str = "default"
+    #: Sub-device id on a gateway (tinytuya's ``cid``/``node_id``).
+    cid: str | None = None
+    #: The gateway's id when this device is a child (used as ``gwId``).
+    parent_id: str | None = None
+    #: True when this device is a gateway with registered children.
+    gateway: bool = False
+
+    def templates(self) -> Mapping[int, CommandTemplate]:
+        return command_templates(self.version.text, self.dev_type, gateway=self.gateway, child=bool(self.cid))
+
+    def wire_command(self, command: int) -> int:
+        """The command id that ``command`` is sent as."""
+        template = self.templates().get(command)
+        return command if template is None else template.command
+
+    def build(
+        self,
+        command: int,
+        *,
+        t: int,
+        data: Any = None,
+        gw_id: str | None = None,
+        dev_id: str | None = None,
+        uid: str | None = None,
+        raw_data: Any = None,
+        req_type: str | None = None,
+        query_dps: Mapping[str, Any] | None = None,
+    ) -> tuple[int, bytes]:
+        """The ``(command id, JSON bytes)`` to send for ``command``.
+
+        ``data`` becomes the ``dps`` (or ``dpId`` for UPDATEDPS); ``query_dps`` is the DPS list
+        a device22 status query must name; ``t`` is the Unix time in seconds.
+        """
+        template = self.templates().get(command)
+        wire_cmd = command if template is None else template.command
+        body: dict[str, Any] = copy.deepcopy(
+            dict(_FALLBACK_BODY if template is None or template.body is None else template.body)
+        )
+        if "gwId" in body:
+            body["gwId"] = gw_id if gw_id is not None else self.parent_id or self.dev_id
+        if "devId" in body:
+            body["devId"] = dev_id if dev_id is not None else self.dev_id
+        if "uid" in body:
+            body["uid"] = uid if uid is not None else self.dev_id
+        if self.cid:
+            body["cid"] = self.cid
+            if "data" in body:
+                body["data"]["cid"] = self.cid
+                body["data"]["ctype"] = 0
+        if "t" in body:
+            body["t"] = t if body["t"] == "int" else str(t)
+        if raw_data is not None and "data" in body:
+            body["data"] = raw_data
+        elif data is not None:
+            if "dpId" in body:
+                body["dpId"] = data
+            elif "data" in body:
+                body["data"]["dps"] = data
+            else:
+                body["dps"] = data
+        elif query_dps is not None and self.dev_type == "device22" and command == tuya.DP_QUERY:
+            body["dps"] = dict(query_dps)
+        if req_type and "reqType" in body:
+            body["reqType"] = req_type
+        return wire_cmd, encode_json(body)
+
+
+def encode_json(body: object) -> bytes:
+    """Compact JSON as devices want it (no spaces between tokens)."""
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def is_query(command: int) -> bool:
+    """True for the status queries (DP_QUERY, DP_QUERY_NEW)."""
+    return command in _QUERY_COMMANDS
