@@ -56,6 +56,10 @@ class InvalidKeyError(HandshakeError):
     """The device's proof of the local key did not verify: the key (or version) is wrong."""
 
 
+class HandshakeTimeoutError(HandshakeError, TimeoutError):
+    """The device did not answer the session-key negotiation in time (retried, unlike a bad key)."""
+
+
 class ConnectError(TuyaError):
     """The TCP connection could not be opened (refused, unreachable, reset)."""
 
@@ -97,6 +101,7 @@ __all__ = [
     "DeviceOfflineError",
     "FrameError",
     "HandshakeError",
+    "HandshakeTimeoutError",
     "IntegrityError",
     "InvalidKeyError",
     "LocalProtocolError",

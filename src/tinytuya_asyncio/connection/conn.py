@@ -1,0 +1,406 @@
+"""One TCP connection to one device, as an :class:`asyncio.Protocol` driving a client Session.
+
+The connection owns the socket and the order of things on it. It answers three questions
+for every frame that arrives: is it the handshake, the reply the pending request waits for,
+or a push? Replies are matched by command (and gateway ``cid``), never by sequence number:
+3.5 devices number their frames with a counter of their own. A request whose command is
+answered by an empty ack (CONTROL, UPDATEDPS) is then answered by the STATUS push that
+follows, as tinytuya's sync client does. Frames arriving in the same read as the answer are
+merged into it, so a status split over several frames comes back whole.
+
+Every error that ends the connection goes through :meth:`TuyaConnection._fatal`: the first
+one wins, the pending request fails with it, timers are cancelled, the transport is closed
+and the owner hears about it exactly once. Heartbeats and deadlines are loop timers, not
+tasks, so an idle connection costs no task at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.connection.backoff import connect_slots
+from tinytuya_asyncio.exceptions import (
+    ConnectError,
+    ConnectionClosedError,
+    DeviceOfflineError,
+    HandshakeError,
+    HandshakeTimeoutError,
+    RemoteProtocolError,
+    TuyaError,
+    TuyaTimeoutError,
+)
+from tinytuya_asyncio.metrics import Reporter
+from tinytuya_asyncio.protocol.codec import Message, Role
+from tinytuya_asyncio.protocol.events import BytesDiscarded, HandshakeResponded, MessageReceived
+from tinytuya_asyncio.protocol.results import decode_result, result_cid
+from tinytuya_asyncio.protocol.session import Session
+from tinytuya_asyncio.protocol.versions import VersionSpec
+
+_LOGGER = logging.getLogger(__name__)
+_NONCE_LEN: Final = 16
+_GCM_IV_LEN: Final = 12
+
+
+class ReplyRule(Enum):
+    """What answers a request."""
+
+    #: The same command, empty or not (HEART_BEAT is answered by an empty HEART_BEAT).
+    ACK = "ack"
+    #: The same command with a body; after an empty ack, the STATUS push that follows it.
+    DATA = "data"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One frame with a body, and its sync-shaped decoding."""
+
+    message: Message
+    result: dict[str, Any]
+
+    @property
+    def cid(self) -> str | None:
+        return result_cid(self.result)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Everything that answered one request."""
+
+    #: The device acknowledged the request (an empty frame of the same command).
+    acked: bool
+    #: Frames with a body that answered, in arrival order.
+    answers: tuple[Answer, ...]
+
+
+class _Pending:
+    __slots__ = ("acked", "answers", "cid", "cmd", "future", "rule")
+
+    def __init__(self, cmd: int, cid: str | None, rule: ReplyRule, future: asyncio.Future[Reply]) -> None:
+        self.cmd = cmd
+        self.cid = cid
+        self.rule = rule
+        self.future = future
+        self.acked = False
+        self.answers: list[Answer] = []
+
+    def ready(self) -> bool:
+        return bool(self.answers) or (self.acked and self.rule is ReplyRule.ACK)
+
+    def reply(self) -> Reply:
+        return Reply(self.acked, tuple(self.answers))
+
+
+class TuyaConnection(asyncio.Protocol):
+    """A connected client session; create it with :func:`open_connection`."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        name: str,
+        on_push: Callable[[Answer], None],
+        on_lost: Callable[[TuyaConnection, TuyaError, bool], None],
+        report: Reporter,
+        heartbeat_payload: bytes,
+    ) -> None:
+        self._session = session
+        self._spec: VersionSpec = session.spec
+        self._name = name
+        self._on_push = on_push
+        self._on_lost = on_lost
+        self._report = report
+        self._heartbeat_payload = heartbeat_payload
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._pending: _Pending | None = None
+        self._handshake_waiter: asyncio.Future[None] | None = None
+        self._error: TuyaError | None = None
+        self._closed = self._loop.create_future()
+        self._last_tx = self._loop.time()
+        self._heartbeat_interval = 0.0
+        self._heartbeat_timeout = 0.0
+        self._heartbeat_timer: asyncio.TimerHandle | None = None
+        self._heartbeat_deadline: asyncio.TimerHandle | None = None
+        self._debug = _LOGGER.isEnabledFor(logging.DEBUG)
+
+    def __repr__(self) -> str:
+        state = "open" if self.is_open else "closed"
+        return f"<TuyaConnection {self._name} {self._spec.text} {state}>"
+
+    @property
+    def is_open(self) -> bool:
+        return self._error is None and self._transport is not None
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._heartbeat_deadline is not None:  # any frame proves the device is alive
+            self._heartbeat_deadline.cancel()
+            self._heartbeat_deadline = None
+        session = self._session
+        session.receive_data(data)
+        try:
+            for event in session.events():
+                if type(event) is MessageReceived:
+                    self._on_message(event.message)
+                elif type(event) is HandshakeResponded:
+                    self._finish_handshake()
+                elif type(event) is BytesDiscarded:
+                    _LOGGER.debug("%s: discarded %d bytes looking for a frame", self._name, event.count)
+                    self._report("bytes_discarded", count=event.count)
+        except RemoteProtocolError as exc:
+            self._fatal(exc)
+            return
+        pending = self._pending
+        if pending is not None and pending.ready() and not pending.future.done():
+            pending.future.set_result(pending.reply())
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._fatal(ConnectionClosedError(f"{self._name}: connection closed by the device"))
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    # -- handshake -------------------------------------------------------------------------
+
+    async def negotiate(self, timeout: float) -> None:
+        """Run the 3.4/3.5 session-key handshake; raises :class:`HandshakeError` on failure."""
+        started = time.perf_counter()
+        waiter = self._handshake_waiter = self._loop.create_future()
+        self._write(self._session.start_handshake(os.urandom(_NONCE_LEN), iv=self._iv()))
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+        except TimeoutError:
+            error = HandshakeTimeoutError(f"{self._name}: no answer to session key negotiation")
+            self._fatal(error)
+            raise error from None
+        except ConnectionClosedError as exc:
+            raise HandshakeError(
+                f"{self._name}: device closed the connection during session key negotiation: "
+                "check key and version"
+            ) from exc
+        finally:
+            self._handshake_waiter = None
+        self._report("handshake", duration=time.perf_counter() - started)
+
+    def _finish_handshake(self) -> None:
+        self._write(self._session.finish_handshake(iv=self._iv()))
+        waiter = self._handshake_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def send(self, cmd: int, payload: bytes) -> None:
+        """Write one command without waiting for anything."""
+        if self._error is not None:
+            raise self._error
+        self._write(self._session.send(cmd, payload, iv=self._iv()))
+        if self._debug:
+            _LOGGER.debug("%s: sent cmd %#04x (%d bytes)", self._name, cmd, len(payload))
+
+    def send_frame(self, frame: bytes) -> None:
+        """Write pre-encoded bytes as they are (tinytuya's ``send()`` of raw bytes)."""
+        if self._error is not None:
+            raise self._error
+        self._write(frame)
+
+    async def request(
+        self, cmd: int, payload: bytes, *, cid: str | None, rule: ReplyRule, timeout: float
+    ) -> Reply:
+        """Send a command and wait for what answers it (see :class:`ReplyRule`).
+
+        Raises :class:`TuyaTimeoutError` (and drops the connection) when nothing answered;
+        returns a :class:`Reply` with only ``acked`` set when the device acknowledged but
+        sent no data in time, which is what tinytuya reports as ``None``.
+        """
+        if self._pending is not None:
+            raise RuntimeError("one request at a time per connection")  # the link serializes
+        pending = _Pending(cmd, cid, rule, self._loop.create_future())
+        self.send(cmd, payload)
+        self._pending = pending
+        try:
+            async with asyncio.timeout(timeout):
+                return await pending.future
+        except TimeoutError:
+            if pending.acked:
+                return pending.reply()
+            error = TuyaTimeoutError(f"{self._name}: no reply to cmd {cmd:#04x} within {timeout:g} s")
+            self._fatal(error)
+            raise error from None
+        finally:
+            self._pending = None
+
+    def _on_message(self, message: Message) -> None:
+        pending = self._pending
+        if message.cmd == tuya.HEART_BEAT and (pending is None or pending.cmd != tuya.HEART_BEAT):
+            return  # the answer to an automatic heartbeat: it only proves liveness
+        result = decode_result(message, self._spec) if message.payload else None
+        if self._debug:
+            _LOGGER.debug(
+                "%s: received cmd %#04x retcode %s (%d bytes)",
+                self._name,
+                message.cmd,
+                message.retcode,
+                len(message.payload),
+            )
+        if pending is not None and not pending.future.done() and self._answers(pending, message, result):
+            return
+        if result is not None:
+            self._on_push(Answer(message, result))
+
+    @staticmethod
+    def _answers(pending: _Pending, message: Message, result: dict[str, Any] | None) -> bool:
+        if result is None:
+            if message.cmd == pending.cmd:
+                pending.acked = True
+                return True
+            return False
+        cid = result_cid(result)
+        if message.cmd == pending.cmd and (pending.cid is None or cid is None or cid == pending.cid):
+            pending.answers.append(Answer(message, result))
+            return True
+        if message.cmd == tuya.STATUS and pending.rule is ReplyRule.DATA and cid == pending.cid:
+            pending.answers.append(Answer(message, result))
+            return True
+        return False
+
+    # -- heartbeat -------------------------------------------------------------------------
+
+    def start_heartbeat(self, interval: float, timeout: float) -> None:
+        """Send HEART_BEAT after ``interval`` s without traffic from us; a device that stays
+        silent for ``timeout`` s after one is considered gone."""
+        self._heartbeat_interval = interval
+        self._heartbeat_timeout = timeout
+        self._schedule_heartbeat()
+
+    def _schedule_heartbeat(self) -> None:
+        self._heartbeat_timer = self._loop.call_at(
+            self._last_tx + self._heartbeat_interval, self._heartbeat_due
+        )
+
+    def _heartbeat_due(self) -> None:
+        self._heartbeat_timer = None
+        if self._error is not None:
+            return
+        # Requests reset the device's idle timer as well as heartbeats do: only beat when idle.
+        if self._loop.time() >= self._last_tx + self._heartbeat_interval - 0.001:
+            self.send(tuya.HEART_BEAT, self._heartbeat_payload)
+            self._report("heartbeat")
+            if self._heartbeat_deadline is None:
+                self._heartbeat_deadline = self._loop.call_later(
+                    self._heartbeat_timeout, self._heartbeat_missed
+                )
+        self._schedule_heartbeat()
+
+    def _heartbeat_missed(self) -> None:
+        self._heartbeat_deadline = None
+        self._fatal(TuyaTimeoutError(f"{self._name}: no answer to heartbeat"))
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _iv(self) -> bytes | None:
+        return os.urandom(_GCM_IV_LEN) if self._spec.number >= 3.5 else None
+
+    def _write(self, frame: bytes) -> None:
+        assert self._transport is not None
+        self._transport.write(frame)
+        self._last_tx = self._loop.time()
+
+    def close(self) -> None:
+        """Close the connection (idempotent); the owner is told with ``expected=True``."""
+        self._fatal(ConnectionClosedError(f"{self._name}: connection closed locally"), expected=True)
+
+    async def wait_closed(self, timeout: float = 1.0) -> None:
+        """Wait until the socket is really gone (bounded)."""
+        if self._transport is None and not self._closed.done():
+            return  # never connected
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._closed)
+        except TimeoutError:
+            if self._transport is not None:
+                self._transport.abort()
+
+    def _fatal(self, error: TuyaError, *, expected: bool = False) -> None:
+        if self._error is not None:
+            return
+        self._error = error
+        for timer in (self._heartbeat_timer, self._heartbeat_deadline):
+            if timer is not None:
+                timer.cancel()
+        self._heartbeat_timer = self._heartbeat_deadline = None
+        for waiter in (self._pending.future if self._pending else None, self._handshake_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
+        if self._transport is not None:
+            self._transport.close()
+        if not expected:
+            _LOGGER.debug("%s: connection lost: %s", self._name, error)
+        self._on_lost(self, error, expected)
+
+
+async def open_connection(
+    host: str,
+    port: int,
+    session: Session,
+    *,
+    name: str,
+    timeout: float,
+    on_push: Callable[[Answer], None],
+    on_lost: Callable[[TuyaConnection, TuyaError, bool], None],
+    report: Reporter,
+    heartbeat_payload: bytes,
+) -> TuyaConnection:
+    """Connect (within the loop's connect limit) and negotiate the session key if needed.
+
+    Raises :class:`DeviceOfflineError` when the connect times out, :class:`ConnectError` when
+    it is refused, and :class:`HandshakeError` when the session key cannot be negotiated.
+    """
+    if session.role is not Role.CLIENT:
+        raise ValueError("open_connection needs a client session")
+    loop = asyncio.get_running_loop()
+    async with connect_slots():
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                _, connection = await loop.create_connection(
+                    lambda: TuyaConnection(
+                        session,
+                        name=name,
+                        on_push=on_push,
+                        on_lost=on_lost,
+                        report=report,
+                        heartbeat_payload=heartbeat_payload,
+                    ),
+                    host,
+                    port,
+                )
+        except TimeoutError:
+            raise DeviceOfflineError(f"{name}: connect timed out after {timeout:g} s") from None
+        except OSError as exc:
+            raise ConnectError(f"{name}: cannot connect: {exc.strerror or exc}") from exc
+        report("connect", duration=time.perf_counter() - started)
+        if session.spec.needs_session_key:
+            try:
+                await connection.negotiate(timeout)
+            except BaseException:
+                connection.close()
+                raise
+    return connection

@@ -1,0 +1,424 @@
+"""Everything about talking to one physical device, across connections.
+
+A :class:`DeviceLink` outlives its sockets. It serializes requests (devices handle one at a
+time), opens connections on demand with tinytuya's retry settings, retries a request on a
+fresh connection when the old one times out or breaks, and, for persistent links, keeps the
+connection up: heartbeats while idle, and a reconnect supervisor after a loss.
+
+The supervisor is one task per link, alive only while the link is down. Its first attempt
+is immediate (a dropped idle connection usually comes straight back); after that it backs
+off exponentially with jitter, between a floor and a cap, and jumps to the cap when the key
+is wrong. Requests made while it is waiting fail fast with the last error instead of
+hanging; requests made while it is connecting wait for that attempt. A device that keeps
+closing fresh connections is reported as ``REPLACED``: another client is taking it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Final
+
+from tinytuya_asyncio.connection.backoff import Backoff
+from tinytuya_asyncio.connection.conn import Answer, Reply, ReplyRule, TuyaConnection, open_connection
+from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason, StateChange, reason_for
+from tinytuya_asyncio.exceptions import (
+    ConnectError,
+    ConnectionClosedError,
+    HandshakeTimeoutError,
+    InvalidKeyError,
+    RemoteProtocolError,
+    TuyaError,
+    TuyaTimeoutError,
+)
+from tinytuya_asyncio.metrics import Reporter
+from tinytuya_asyncio.protocol.codec import Role
+from tinytuya_asyncio.protocol.frames import DEFAULT_MAX_PAYLOAD
+from tinytuya_asyncio.protocol.session import Session
+from tinytuya_asyncio.protocol.versions import VersionSpec
+
+_LOGGER = logging.getLogger(__name__)
+
+#: A connection the device closes within this many seconds of opening it counts as a flap.
+FLAP_WINDOW: Final = 10.0
+#: Consecutive flaps after which we conclude another client keeps taking the device.
+FLAPS_FOR_REPLACED: Final = 3
+
+#: Errors after which a request is retried on a fresh connection (tinytuya does the same).
+_RETRYABLE: Final = (TuyaTimeoutError, ConnectionClosedError, RemoteProtocolError)
+
+
+class DeviceLink:
+    """Requests, connection and reconnects for one device; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str,
+        port: int,
+        version: VersionSpec,
+        local_key: bytes,
+        timeout: float,
+        retry_limit: int,
+        retry_delay: float,
+        persist: bool,
+        heartbeat_payload: bytes,
+        heartbeat_interval: float | None,
+        heartbeat_timeout: float | None,
+        backoff: Backoff,
+        report: Reporter,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.version = version
+        self.timeout = timeout
+        self.retry_limit = retry_limit
+        self.retry_delay = retry_delay
+        self.persist = persist
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = heartbeat_timeout
+        self.backoff = backoff
+        self.heartbeat_payload = heartbeat_payload
+        self.max_payload = max_payload
+        self._local_key = local_key
+        self._report = report
+        self._lock = asyncio.Lock()
+        self._conn: TuyaConnection | None = None
+        self._state = ConnectionState.DISCONNECTED
+        self._last_change = StateChange(ConnectionState.DISCONNECTED)
+        self._state_listeners: list[Callable[[StateChange], None]] = []
+        self._push_handler: Callable[[Answer], None] = _ignore_push
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()  # cancelled supervisors close() awaits
+        self._attempt: asyncio.Future[TuyaConnection] | None = None
+        self._wake: asyncio.Event | None = None
+        self._last_error: TuyaError | None = None
+        self._epoch = 0  # bumped by close(): requests started before it stop retrying
+        self._connected_at = 0.0
+        self._flaps = 0
+
+    def __repr__(self) -> str:
+        return f"<DeviceLink {self.name} {self.version.text} {self._state.value}>"
+
+    # -- observation ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def last_change(self) -> StateChange:
+        """The most recent state change (with its reason and error)."""
+        return self._last_change
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and self._conn.is_open
+
+    def add_state_listener(self, listener: Callable[[StateChange], None]) -> Callable[[], None]:
+        """Call ``listener`` on every state change; returns a function that unsubscribes."""
+        self._state_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._state_listeners:
+                self._state_listeners.remove(listener)
+
+        return remove
+
+    def set_push_handler(self, handler: Callable[[Answer], None]) -> None:
+        """Where frames that answer no request go (the device routes them to its users)."""
+        self._push_handler = handler
+
+    def _set_state(
+        self,
+        state: ConnectionState,
+        reason: DisconnectReason | None = None,
+        error: TuyaError | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        change = StateChange(state, reason, error, retry_in)
+        if change == self._last_change:
+            return
+        self._state = state
+        self._last_change = change
+        if reason is not None and state is not ConnectionState.CONNECTED:
+            self._report("disconnect", reason=reason.value)
+        for listener in list(self._state_listeners):
+            try:
+                listener(change)
+            except Exception:
+                _LOGGER.exception("%s: state listener failed", self.name)
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Make sure a connection is open (connecting if needed)."""
+        async with self._lock:
+            await self._acquire()
+
+    async def request(self, cmd: int, payload: bytes, *, cid: str | None = None, rule: ReplyRule) -> Reply:
+        """Send ``cmd`` and return what answered it, retrying on a fresh connection as tinytuya does."""
+        async with self._lock:
+            epoch = self._epoch
+            failures = 0
+            while True:
+                connection = await self._acquire()
+                started = time.perf_counter()
+                try:
+                    reply = await connection.request(cmd, payload, cid=cid, rule=rule, timeout=self.timeout)
+                except _RETRYABLE as exc:
+                    failures += 1
+                    self._report("request_failed", cmd=cmd, error=type(exc).__name__)
+                    if failures > self.retry_limit or epoch != self._epoch:
+                        raise
+                    _LOGGER.debug("%s: %s; retry %d/%d", self.name, exc, failures, self.retry_limit)
+                    self._report("retry", cmd=cmd, attempt=failures)
+                    continue
+                finally:
+                    if not self.persist:
+                        await self._release(connection)
+                self._report("request", cmd=cmd, duration=time.perf_counter() - started)
+                return reply
+
+    async def send(self, cmd: int, payload: bytes) -> None:
+        """Send ``cmd`` without waiting for an answer."""
+        await self._send_with(lambda connection: connection.send(cmd, payload))
+
+    async def send_frame(self, frame: bytes) -> None:
+        """Write already-encoded bytes."""
+        await self._send_with(lambda connection: connection.send_frame(frame))
+
+    async def _send_with(self, write: Callable[[TuyaConnection], None]) -> None:
+        async with self._lock:
+            connection = await self._acquire()
+            try:
+                write(connection)
+            finally:
+                if not self.persist:
+                    await self._release(connection)
+
+    async def release(self) -> None:
+        """Close a non-persistent link's connection after a ``receive()``."""
+        if not self.persist and self._conn is not None and not self._lock.locked():
+            await self._release(self._conn)
+
+    # -- connections ---------------------------------------------------------------------
+
+    async def _acquire(self) -> TuyaConnection:
+        connection = self._conn
+        if connection is not None and connection.is_open:
+            return connection
+        if self._supervisor is not None:
+            attempt = self._attempt
+            if attempt is None:
+                raise self._still_down()
+            return await asyncio.shield(attempt)
+        return await self._connect_with_retries()
+
+    def _still_down(self) -> TuyaError:
+        """A fresh error of the last failure's kind, for requests made while backing off."""
+        last = self._last_error
+        error_type = type(last) if last is not None else ConnectError
+        return error_type(f"{self.name}: device is down ({last}); reconnecting in the background")
+
+    async def _connect_with_retries(self) -> TuyaConnection:
+        last: TuyaError | None = None
+        for attempt in range(max(1, self.retry_limit)):
+            if attempt:
+                await asyncio.sleep(self.retry_delay)  # tinytuya's connection_retry_delay
+            self._set_state(ConnectionState.CONNECTING)
+            try:
+                connection = await self._open()
+            except (ConnectError, HandshakeTimeoutError) as exc:
+                last = exc
+                self._report("connect_failed", error=type(exc).__name__, attempt=attempt + 1)
+                _LOGGER.debug("%s: connect attempt %d failed: %s", self.name, attempt + 1, exc)
+            except TuyaError as exc:  # a bad key: retrying cannot help (tinytuya gives up too)
+                self._report("connect_failed", error=type(exc).__name__, attempt=attempt + 1)
+                self._set_state(ConnectionState.DISCONNECTED, reason_for(exc), exc)
+                raise
+            else:
+                self._adopt(connection)
+                return connection
+        assert last is not None
+        self._set_state(ConnectionState.DISCONNECTED, reason_for(last), last)
+        raise last
+
+    async def _open(self) -> TuyaConnection:
+        if self.version.number > 3.1 and len(self._local_key) != 16:
+            raise InvalidKeyError(f"{self.name}: the local key must be 16 characters for {self.version.text}")
+        session = Session(Role.CLIENT, self.version, self._local_key, max_payload=self.max_payload)
+        return await open_connection(
+            self.host,
+            self.port,
+            session,
+            name=self.name,
+            timeout=self.timeout,
+            on_push=self._on_push,
+            on_lost=self._on_lost,
+            report=self._report,
+            heartbeat_payload=self.heartbeat_payload,
+        )
+
+    def _adopt(self, connection: TuyaConnection) -> None:
+        self._conn = connection
+        self._connected_at = asyncio.get_running_loop().time()
+        self._last_error = None
+        if self.persist and self.heartbeat_interval:
+            connection.start_heartbeat(self.heartbeat_interval, self.heartbeat_timeout or self.timeout)
+        self._set_state(ConnectionState.CONNECTED)
+
+    async def _release(self, connection: TuyaConnection) -> None:
+        if self._conn is connection:
+            self._conn = None
+        connection.close()
+        await connection.wait_closed()
+        if self._conn is None and self._supervisor is None:
+            self._set_state(ConnectionState.DISCONNECTED)
+
+    def _on_push(self, answer: Answer) -> None:
+        self._report("push", cid=answer.cid)
+        try:
+            self._push_handler(answer)
+        except Exception:
+            _LOGGER.exception("%s: push handler failed", self.name)
+
+    def _on_lost(self, connection: TuyaConnection, error: TuyaError, expected: bool) -> None:
+        if connection is not self._conn:
+            return  # a connection that never became ours (failed handshake) or was replaced
+        self._conn = None
+        if expected:
+            return
+        reason = reason_for(error)
+        if not self.persist:
+            self._set_state(ConnectionState.DISCONNECTED, reason, error)
+            return
+        lived = asyncio.get_running_loop().time() - self._connected_at
+        if reason is DisconnectReason.CLOSED_BY_DEVICE and lived < FLAP_WINDOW:
+            self._flaps += 1
+            if self._flaps >= FLAPS_FOR_REPLACED:
+                reason = DisconnectReason.REPLACED
+        else:
+            self._flaps = 0
+        _LOGGER.info("%s: connection lost (%s); reconnecting", self.name, reason.value)
+        self._last_error = error
+        self._start_supervisor(reason)
+
+    # -- reconnect supervisor ------------------------------------------------------------
+
+    def _start_supervisor(self, reason: DisconnectReason) -> None:
+        if self._supervisor is not None:
+            return
+        first_delay = self.backoff.delay(self._flaps) if reason is DisconnectReason.REPLACED else 0.0
+        loop = asyncio.get_running_loop()
+        # Created now, not in the task, so a request made before the task runs waits for it.
+        self._attempt = loop.create_future() if first_delay == 0 else None
+        self._set_state(ConnectionState.RECONNECTING, reason, self._last_error)
+        self._supervisor = loop.create_task(
+            self._supervise(reason, first_delay), name=f"tinytuya-asyncio reconnect {self.name}"
+        )
+
+    async def _supervise(self, reason: DisconnectReason, delay: float) -> None:
+        failures = 0
+        try:
+            while True:
+                if delay > 0:
+                    self._set_state(ConnectionState.RECONNECTING, reason, self._last_error, retry_in=delay)
+                    self._report("reconnect_scheduled", delay=delay)
+                    await self._wait_or_wake(delay)
+                attempt = self._attempt
+                if attempt is None:
+                    attempt = self._attempt = asyncio.get_running_loop().create_future()
+                try:
+                    connection = await self._open()
+                except TuyaError as exc:
+                    self._attempt = None
+                    attempt.set_exception(exc)
+                    attempt.exception()  # retrieved: nobody may be waiting for this attempt
+                    self._last_error = exc
+                    reason = reason_for(exc)
+                    delay = (
+                        self.backoff.maximum()
+                        if reason is DisconnectReason.BAD_KEY
+                        else self.backoff.delay(failures)
+                    )
+                    failures += 1
+                    _LOGGER.debug("%s: reconnect failed (%s); next in %.1f s", self.name, exc, delay)
+                    continue
+                self._attempt = None
+                attempt.set_result(connection)
+                self._supervisor = None
+                self._adopt(connection)
+                return
+        finally:
+            if self._attempt is not None and not self._attempt.done():
+                self._attempt.set_exception(ConnectionClosedError(f"{self.name}: link closed"))
+                self._attempt.exception()
+            self._attempt = None
+            if self._supervisor is asyncio.current_task():
+                self._supervisor = None
+
+    async def _wait_or_wake(self, delay: float) -> None:
+        wake = self._wake = asyncio.Event()
+        try:
+            async with asyncio.timeout(delay):
+                await wake.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._wake = None
+
+    def wake(self) -> None:
+        """Retry now instead of at the end of the backoff (e.g. the device was just seen)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- teardown ------------------------------------------------------------------------
+
+    def set_persist(self, persist: bool) -> None:
+        """Switch persistence; turning it off closes the connection and stops reconnecting."""
+        self.persist = persist
+        if persist:
+            return
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            self._stopping.add(supervisor)
+            supervisor.add_done_callback(self._stopping.discard)
+        if self._conn is not None:
+            self._conn.close()  # synchronous; the socket is gone within one loop iteration
+            self._conn = None
+        self._set_state(ConnectionState.DISCONNECTED)
+
+    def drop(self) -> None:
+        """Close the current connection now (the next request reconnects with current settings)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self._set_state(ConnectionState.DISCONNECTED)
+
+    async def close(self) -> None:
+        """Close the connection and stop reconnecting (idempotent). A later request reconnects."""
+        self._epoch += 1
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            await asyncio.wait({supervisor})
+        connection, self._conn = self._conn, None
+        if connection is not None:
+            connection.close()
+            await connection.wait_closed()
+        self._flaps = 0
+        stopping, self._stopping = self._stopping, set()
+        if stopping:
+            await asyncio.wait(stopping)
+        self._set_state(ConnectionState.CLOSED)
+
+
+def _ignore_push(answer: Answer) -> None:
+    return None

@@ -1,0 +1,68 @@
+"""Observable connection state: what a device's link is doing, and why it went down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from tinytuya_asyncio.exceptions import (
+    ConnectError,
+    ConnectionClosedError,
+    DeviceOfflineError,
+    HandshakeError,
+    InvalidKeyError,
+    RemoteProtocolError,
+    TuyaError,
+    TuyaTimeoutError,
+)
+
+
+class ConnectionState(Enum):
+    """Where a device's link is."""
+
+    DISCONNECTED = "disconnected"  # no socket; the next request connects
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"  # persistent link lost; the supervisor is bringing it back
+    CLOSED = "closed"  # close() was called
+
+
+class DisconnectReason(Enum):
+    """Why a connection ended or could not be made."""
+
+    OFFLINE = "offline"  # connect timed out or the device is unreachable
+    REFUSED = "refused"  # connect refused or reset
+    CLOSED_BY_DEVICE = "closed-by-device"
+    REPLACED = "replaced"  # the device keeps dropping us right after connect: another client holds it
+    BAD_KEY = "bad-key"  # the handshake showed the local key (or version) is wrong
+    PROTOCOL_ERROR = "protocol-error"  # corrupt, forged or undecryptable frames
+    TIMEOUT = "timeout"  # no reply to a request or heartbeat in time
+    CLOSED = "closed"  # we closed it
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One transition, as delivered to state listeners."""
+
+    state: ConnectionState
+    reason: DisconnectReason | None = None
+    error: TuyaError | None = None
+    #: Seconds until the supervisor's next attempt, when it is backing off.
+    retry_in: float | None = None
+
+
+def reason_for(error: BaseException) -> DisconnectReason:
+    """Classify an error into a disconnect reason."""
+    if isinstance(error, InvalidKeyError | HandshakeError):
+        return DisconnectReason.BAD_KEY
+    if isinstance(error, TuyaTimeoutError):
+        return DisconnectReason.TIMEOUT
+    if isinstance(error, DeviceOfflineError):
+        return DisconnectReason.OFFLINE
+    if isinstance(error, ConnectionClosedError):
+        return DisconnectReason.CLOSED_BY_DEVICE
+    if isinstance(error, ConnectError):
+        return DisconnectReason.REFUSED
+    if isinstance(error, RemoteProtocolError):
+        return DisconnectReason.PROTOCOL_ERROR
+    return DisconnectReason.CLOSED

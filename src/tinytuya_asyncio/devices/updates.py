@@ -1,0 +1,166 @@
+"""Push updates: callbacks and bounded ``async for`` streams.
+
+A device publishes a :class:`DeviceUpdate` whenever a frame tells it something about its
+data points: every STATUS push, and any reply whose values differ from what it knew.
+Callbacks run synchronously on the event loop (keep them quick; use a stream for slow
+work). Each stream has a bounded queue: when a consumer falls behind, the oldest updates
+are dropped, and the next update it receives says how many (``dropped``) — the reader of
+the connection never waits for a consumer, and memory never grows without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Any, Final
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Default capacity of one ``updates()`` stream.
+DEFAULT_QUEUE_SIZE: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUpdate:
+    """What one frame changed on a device (or gateway sub-device)."""
+
+    device_id: str
+    #: Gateway sub-device id, when the update is for a child.
+    cid: str | None
+    #: The data points this frame reported that differ from what was known (all of them
+    #: for a push: devices re-report a value when, say, a button is pressed again).
+    changed: dict[str, Any]
+    #: Every data point known after merging this frame.
+    dps: dict[str, Any]
+    #: The frame decoded exactly as tinytuya's sync API would return it.
+    result: dict[str, Any] = field(repr=False)
+    #: True when the device sent it on its own (a STATUS push), False for a reply.
+    pushed: bool = True
+    #: Updates this stream dropped just before this one because its consumer fell behind.
+    dropped: int = 0
+
+
+class UpdateStream:
+    """An ``async for`` source of updates with a bounded queue (see the module docstring)."""
+
+    def __init__(self, hub: UpdateHub, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError("an update stream holds at least one update")
+        self._hub = hub
+        self._queue: deque[DeviceUpdate] = deque()
+        self._maxsize = maxsize
+        self._dropped = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+
+    def __aiter__(self) -> UpdateStream:
+        return self
+
+    async def __anext__(self) -> DeviceUpdate:
+        while not self._queue:
+            if self._closed:
+                raise StopAsyncIteration
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter  # woken by a publish or by close(); waits as long as the consumer wants
+            finally:
+                self._waiter = None
+        return self._queue.popleft()
+
+    async def __aenter__(self) -> UpdateStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop receiving; iteration ends once the queued updates are consumed."""
+        if self._closed:
+            return
+        self._closed = True
+        self._hub.discard(self)
+        self._wake()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def _put(self, update: DeviceUpdate) -> None:
+        if self._closed:
+            return
+        if len(self._queue) >= self._maxsize:
+            self._queue.popleft()
+            self._dropped += 1
+            if self._dropped == 1:
+                _LOGGER.warning(
+                    "%s: update consumer is falling behind; dropping oldest updates", update.device_id
+                )
+            self._hub.report_dropped(self._dropped)
+        if self._dropped:
+            update = replace(update, dropped=self._dropped)
+            self._dropped = 0
+        self._queue.append(update)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+class UpdateHub:
+    """The subscribers of one device."""
+
+    def __init__(self, on_dropped: Callable[[int], None] | None = None) -> None:
+        self._callbacks: list[Callable[[DeviceUpdate], object]] = []
+        # Weak: a stream abandoned by ``break`` without ``close()`` disappears with its consumer.
+        self._streams: weakref.WeakSet[UpdateStream] = weakref.WeakSet()
+        self._on_dropped = on_dropped
+
+    def __bool__(self) -> bool:
+        return bool(self._callbacks) or len(self._streams) > 0
+
+    def subscribe(self, callback: Callable[[DeviceUpdate], object]) -> Callable[[], None]:
+        """Call ``callback(update)`` for every update; returns a function that unsubscribes."""
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def stream(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> UpdateStream:
+        stream = UpdateStream(self, maxsize)
+        self._streams.add(stream)
+        return stream
+
+    def discard(self, stream: UpdateStream) -> None:
+        self._streams.discard(stream)
+
+    def publish(self, update: DeviceUpdate) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(update)
+            except Exception:
+                _LOGGER.exception("%s: update callback failed", update.device_id)
+        for stream in list(self._streams):
+            stream._put(update)
+
+    def report_dropped(self, dropped: int) -> None:
+        if self._on_dropped is not None:
+            self._on_dropped(dropped)
+
+    def close(self) -> None:
+        """End every stream (callbacks stay: they cost nothing while nothing arrives)."""
+        for stream in list(self._streams):
+            stream.close()
