@@ -1,0 +1,172 @@
+"""``python -m tinytuya_asyncio.simulator``: serve a fleet of fake devices until signalled.
+
+Prints exactly one line on standard output once every device is listening, then runs
+until SIGINT or SIGTERM and closes everything before exiting with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.simulator.device import DEFAULT_HOST
+from tinytuya_asyncio.simulator.discovery import DiscoveryConfig, require_loopback
+from tinytuya_asyncio.simulator.fleet import Simulator, loopback_addresses, parse_versions
+from tinytuya_asyncio.simulator.limits import raise_nofile_limit
+from tinytuya_asyncio.simulator.server import ConnectionPolicy
+
+#: Descriptors per device: its listener, a client connection, and some slack.
+_FDS_PER_DEVICE = 3
+_FDS_BASE = 256
+
+
+def _share_or_count(text: str) -> float | int:
+    value = float(text) if "." in text else int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _ports(text: str) -> tuple[int, int, int]:
+    parts = [int(p) for p in text.split(",")]
+    if len(parts) != 3 or not all(0 <= p < 65536 for p in parts):
+        raise argparse.ArgumentTypeError("want PLAIN,ENCRYPTED,PROBE ports, e.g. 6666,6667,7000")
+    return parts[0], parts[1], parts[2]
+
+
+def _loopback(text: str) -> str:
+    try:
+        return require_loopback(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tinytuya_asyncio.simulator",
+        description="Serve simulated Tuya devices (protocols 3.1 to 3.5) on loopback.",
+    )
+    parser.add_argument("--count", type=int, default=10, help="number of devices (default 10)")
+    parser.add_argument(
+        "--versions", default="mixed", help='comma list such as "3.3,3.5", or "mixed" (default)'
+    )
+    parser.add_argument(
+        "--device22",
+        type=_share_or_count,
+        default=0,
+        help="3.3/3.4 devices in device22 mode: a share such as 0.2, or a count such as 5",
+    )
+    parser.add_argument("--gateway", action="store_true", help="add a gateway with sub-devices")
+    parser.add_argument("--children", type=int, default=2, help="sub-devices of the gateway (default 2)")
+    parser.add_argument("--gateway-version", default="3.4", help="protocol of the gateway (default 3.4)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address (ips mode: first address)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="first port (ports mode; 0 = a free port each) or the port (ips mode)",
+    )
+    parser.add_argument("--address-mode", choices=("ports", "ips"), default="ports")
+    parser.add_argument(
+        "--policy",
+        choices=[p.value for p in ConnectionPolicy],
+        default=ConnectionPolicy.REPLACE.value,
+        help="what a device does with a second client (default replace)",
+    )
+    parser.add_argument("--devices-file", metavar="PATH", help="write tinytuya's devices.json format here")
+    parser.add_argument("--seed", type=int, default=0, help="seed for generated ids and keys")
+    parser.add_argument("--discovery", action="store_true", help="send UDP announcements, answer probes")
+    parser.add_argument("--discovery-address", type=_loopback, default="127.0.0.1", help="loopback only")
+    parser.add_argument(
+        "--discovery-ports",
+        type=_ports,
+        default=(tuya.UDPPORT, tuya.UDPPORTS, tuya.UDPPORTAPP),
+        metavar="PLAIN,ENCRYPTED,PROBE",
+        help="default 6666,6667,7000",
+    )
+    parser.add_argument("--discovery-interval", type=float, default=5.0, help="seconds (default 5)")
+    return parser
+
+
+def _describe(sim: Simulator, args: argparse.Namespace, elapsed: float) -> str:
+    devices = sim.devices
+    hosts = sorted({d.host or "" for d in devices}, key=lambda h: tuple(int(x) for x in h.split(".")))
+    ports = sorted({d.port or 0 for d in devices})
+    where = hosts[0] if len(hosts) == 1 else f"{hosts[0]}-{hosts[-1]}"
+    port_text = f"port {ports[0]}" if len(ports) == 1 else f"ports {ports[0]}-{ports[-1]}"
+    line = f"simulator ready: {len(devices)} devices on {where} ({port_text}) in {elapsed:.2f} s"
+    line += f", devices file: {args.devices_file}" if args.devices_file else ", no devices file"
+    if sim.discovery is not None:
+        config = sim.discovery.config
+        line += (
+            f", discovery to {config.address} (ports {config.plain_port}/{config.encrypted_port},"
+            f" probes on {sim.discovery.probe_port})"
+        )
+    return line
+
+
+async def run(args: argparse.Namespace) -> int:
+    raise_nofile_limit(_FDS_BASE + _FDS_PER_DEVICE * (args.count + 1))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    share, count = (args.device22, None) if isinstance(args.device22, float) else (0.0, args.device22)
+    policy = ConnectionPolicy(args.policy)
+    started = time.perf_counter()
+    async with Simulator(seed=args.seed) as sim:
+        try:
+            await sim.add_many(
+                args.count,
+                versions=parse_versions(args.versions),
+                device22_share=share,
+                device22_count=count,
+                host=args.host,
+                port=args.port,
+                address_mode=args.address_mode,
+                policy=policy,
+            )
+            if args.gateway:
+                gateway_host = args.host
+                if args.address_mode == "ips" and sim.devices:
+                    # The next free address after the devices.
+                    gateway_host = loopback_addresses(sim.devices[-1].host or args.host, 2)[1]
+                await sim.add_gateway(
+                    children=args.children, version=args.gateway_version, host=gateway_host, policy=policy
+                )
+            if args.discovery:
+                plain, encrypted, probe = args.discovery_ports
+                await sim.start_discovery(
+                    DiscoveryConfig(
+                        address=args.discovery_address,
+                        plain_port=plain,
+                        encrypted_port=encrypted,
+                        probe_port=probe,
+                        interval=args.discovery_interval,
+                    )
+                )
+        except (OSError, ValueError) as exc:
+            print(f"simulator: cannot start: {exc}", file=sys.stderr)
+            return 1
+        if args.devices_file:
+            sim.write_devices_file(args.devices_file)
+        print(_describe(sim, args, time.perf_counter() - started), flush=True)
+        await stop.wait()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.count < 0 or args.children < 1:
+        print("simulator: --count must be >= 0 and --children >= 1", file=sys.stderr)
+        return 2
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
