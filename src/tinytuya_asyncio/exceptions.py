@@ -72,8 +72,14 @@ class DeviceOfflineError(ConnectError):
     err_code = tuya.ERR_OFFLINE
 
 
-class ConnectionClosedError(ConnectError):
-    """The connection closed (by the device, by another client, or locally) mid-exchange."""
+class ConnectionClosedError(TuyaError):
+    """The connection closed (by the device, by another client, or locally) mid-exchange.
+
+    Maps to ``ERR_PAYLOAD`` as in tinytuya, which reports a socket that closes under a
+    request as an unexpected payload (904).
+    """
+
+    err_code = tuya.ERR_PAYLOAD
 
 
 class TuyaTimeoutError(TuyaError, TimeoutError):

@@ -27,6 +27,8 @@ from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason,
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
+    DeviceOfflineError,
+    HandshakeError,
     HandshakeTimeoutError,
     InvalidKeyError,
     RemoteProtocolError,
@@ -221,10 +223,10 @@ class DeviceLink:
         return await self._connect_with_retries()
 
     def _still_down(self) -> TuyaError:
-        """A fresh error of the last failure's kind, for requests made while backing off."""
+        """The error for requests made while the supervisor backs off: fail fast, don't wait."""
         last = self._last_error
-        error_type = type(last) if last is not None else ConnectError
-        return error_type(f"{self.name}: device is down ({last}); reconnecting in the background")
+        message = f"{self.name}: device is down ({last}); reconnecting in the background"
+        return InvalidKeyError(message) if isinstance(last, HandshakeError) else DeviceOfflineError(message)
 
     async def _connect_with_retries(self) -> TuyaConnection:
         last: TuyaError | None = None

@@ -13,7 +13,6 @@ from tinytuya_asyncio.exceptions import (
     InvalidKeyError,
     RemoteProtocolError,
     TuyaError,
-    TuyaTimeoutError,
 )
 
 
@@ -53,10 +52,10 @@ class StateChange:
 
 def reason_for(error: BaseException) -> DisconnectReason:
     """Classify an error into a disconnect reason."""
+    if isinstance(error, TimeoutError):  # handshake timeouts included: not proof of a bad key
+        return DisconnectReason.TIMEOUT
     if isinstance(error, InvalidKeyError | HandshakeError):
         return DisconnectReason.BAD_KEY
-    if isinstance(error, TuyaTimeoutError):
-        return DisconnectReason.TIMEOUT
     if isinstance(error, DeviceOfflineError):
         return DisconnectReason.OFFLINE
     if isinstance(error, ConnectionClosedError):

@@ -56,6 +56,10 @@ _DETECT_RANGES: Final = (
     (131, 141),
 )
 
+_SOCKET_GONE: Final = frozenset(
+    {ConnectionState.DISCONNECTED, ConnectionState.RECONNECTING, ConnectionState.CLOSED}
+)
+
 PayloadLike = Any  # tinytuya.MessagePayload (cmd, payload) or raw frame bytes
 
 
@@ -264,7 +268,7 @@ class XenonDeviceAsync:
         target._wake_receiver()
 
     def _on_state_change(self, change: StateChange) -> None:
-        if change.state is not ConnectionState.CONNECTED:
+        if change.state in _SOCKET_GONE:
             self.cache_clear()  # tinytuya drops the last-status cache with the socket
             for child in self.children.values():
                 child.cache_clear()
@@ -397,9 +401,18 @@ class XenonDeviceAsync:
         self._detecting = True
         try:
             for low, high in _DETECT_RANGES:
+                dev_type = self.dev_type
                 self.dps_to_request = {"1": None}  # DP 1 always, or a range with none fails
                 self.add_dps_to_request(range(low, high))
                 data = await self.status()
+                if self.dev_type != dev_type:
+                    # The device turned out to be device22 and the query was re-sent for DP 1
+                    # only; probe this range again (tinytuya skips it and misses its DPs).
+                    self.dps_to_request = {"1": None}
+                    self.add_dps_to_request(range(low, high))
+                    data = await self.status()
+                if data is not None and "Err" in data:
+                    break  # unreachable or wrong key: probing more ranges would only fail slower
                 if data is not None and "dps" in data:
                     for key in data["dps"]:
                         self.dps_cache[key] = None
