@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import tinytuya
 
-from tinytuya_asyncio.simulator.__main__ import build_parser, main
+from tinytuya_asyncio.simulator.__main__ import build_parser, main, serve
 
 READY_TIMEOUT = 30.0
 
@@ -135,3 +135,20 @@ def test_argument_parsing() -> None:
         with pytest.raises(SystemExit):
             build_parser().parse_args(bad)
     assert main(["--count", "-1"]) == 2
+    assert main(["--versions", "3.9"]) == 2
+
+
+async def test_serve_in_process(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        ["--count", "4", "--versions", "3.3", "--address-mode", "ips", "--host", "127.0.0.1", "--gateway"]
+    )
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(args, stop, ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        line = capsys.readouterr().out
+        assert line.startswith("simulator ready: 5 devices on 127.0.0.1-127.0.0.5 (ports ")
+        assert line.endswith(", no devices file\n")
+    finally:
+        stop.set()
+        assert await task == 0

@@ -150,3 +150,12 @@ async def test_discovery_stop_is_idempotent_and_leaves_nothing(udp: Any) -> None
     await discovery.stop()
     assert discovery.announce() == 0
     assert asyncio.all_tasks() == tasks_before
+
+
+async def test_large_fleets_announce_in_batches(udp: Any) -> None:
+    sock = await udp()
+    async with Simulator() as sim:
+        devices = await sim.add_many(250, versions="3.3")
+        await sim.start_discovery(DiscoveryConfig(encrypted_port=sock.port, probe_port=None, interval=30))
+        heard = {json.loads(tinytuya.decrypt_udp((await sock.inbox.get())[0]))["gwId"] for _ in range(250)}
+    assert heard == {d.dev_id for d in devices}

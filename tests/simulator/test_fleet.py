@@ -110,15 +110,31 @@ async def test_one_loopback_address_per_device_on_one_port() -> None:
     _assert_no_leaks(addresses[:: SCALE // 10])
 
 
-async def test_consecutive_ports_from_a_first_port() -> None:
-    with socket.socket() as finder:
-        finder.bind(("127.0.0.1", 0))
-        base = finder.getsockname()[1]
-    async with Simulator() as sim:
+def _free_port_run(length: int) -> int:
+    """A first port such that ``length`` consecutive ports are free on 127.0.0.1 right now."""
+    for _ in range(50):
+        with socket.socket() as finder:
+            finder.bind(("127.0.0.1", 0))
+            base = int(finder.getsockname()[1])
+        sockets = []
         try:
-            devices = await sim.add_many(3, versions="3.3", port=base)
+            for port in range(base, base + length):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
         except OSError:
-            pytest.skip("the ports after a free one are taken")
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    pytest.skip("no run of free ports found")
+
+
+async def test_consecutive_ports_from_a_first_port() -> None:
+    base = _free_port_run(3)
+    async with Simulator() as sim:
+        devices = await sim.add_many(3, versions="3.3", port=base)
         assert [d.port for d in devices] == [base, base + 1, base + 2]
 
 
@@ -222,7 +238,13 @@ async def test_bad_arguments() -> None:
             await sim.add_gateway(children=0)
 
 
-def test_raise_nofile_limit_never_lowers() -> None:
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+def test_raise_nofile_limit_raises_the_soft_limit_and_never_lowers_it() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert raise_nofile_limit(16) == soft
     assert raise_nofile_limit() >= soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft - 10, hard))
+    try:
+        assert raise_nofile_limit(soft - 5) == soft - 5
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == soft - 5
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import signal
 import sys
 import time
 from collections.abc import Sequence
 
 from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.exceptions import TuyaError
 from tinytuya_asyncio.simulator.device import DEFAULT_HOST
 from tinytuya_asyncio.simulator.discovery import DiscoveryConfig, require_loopback
 from tinytuya_asyncio.simulator.fleet import Simulator, loopback_addresses, parse_versions
@@ -95,11 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _describe(sim: Simulator, args: argparse.Namespace, elapsed: float) -> str:
     devices = sim.devices
-    hosts = sorted({d.host or "" for d in devices}, key=lambda h: tuple(int(x) for x in h.split(".")))
+    hosts = sorted({d.host or "" for d in devices}, key=ipaddress.ip_address)
     ports = sorted({d.port or 0 for d in devices})
-    where = hosts[0] if len(hosts) == 1 else f"{hosts[0]}-{hosts[-1]}"
-    port_text = f"port {ports[0]}" if len(ports) == 1 else f"ports {ports[0]}-{ports[-1]}"
-    line = f"simulator ready: {len(devices)} devices on {where} ({port_text}) in {elapsed:.2f} s"
+    where = "" if not hosts else hosts[0] if len(hosts) == 1 else f"{hosts[0]}-{hosts[-1]}"
+    port_text = f"port {ports[0]}" if len(ports) == 1 else f"ports {ports[0]}-{ports[-1]}" if ports else ""
+    line = f"simulator ready: {len(devices)} devices on {where or args.host} ({port_text or 'none'})"
+    line += f" in {elapsed:.2f} s"
     line += f", devices file: {args.devices_file}" if args.devices_file else ", no devices file"
     if sim.discovery is not None:
         config = sim.discovery.config
@@ -110,60 +113,83 @@ def _describe(sim: Simulator, args: argparse.Namespace, elapsed: float) -> str:
     return line
 
 
-async def run(args: argparse.Namespace) -> int:
-    raise_nofile_limit(_FDS_BASE + _FDS_PER_DEVICE * (args.count + 1))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+async def _populate(sim: Simulator, args: argparse.Namespace) -> None:
     share, count = (args.device22, None) if isinstance(args.device22, float) else (0.0, args.device22)
     policy = ConnectionPolicy(args.policy)
+    await sim.add_many(
+        args.count,
+        versions=parse_versions(args.versions),
+        device22_share=share,
+        device22_count=count,
+        host=args.host,
+        port=args.port,
+        address_mode=args.address_mode,
+        policy=policy,
+    )
+    if args.gateway:
+        gateway_host = args.host
+        if args.address_mode == "ips" and sim.devices:
+            # The next free address after the devices.
+            gateway_host = loopback_addresses(sim.devices[-1].host or args.host, 2)[1]
+        await sim.add_gateway(
+            children=args.children, version=args.gateway_version, host=gateway_host, policy=policy
+        )
+    if args.discovery:
+        plain, encrypted, probe = args.discovery_ports
+        await sim.start_discovery(
+            DiscoveryConfig(
+                address=args.discovery_address,
+                plain_port=plain,
+                encrypted_port=encrypted,
+                probe_port=probe,
+                interval=args.discovery_interval,
+            )
+        )
+
+
+async def serve(args: argparse.Namespace, stop: asyncio.Event, ready: asyncio.Event | None = None) -> int:
+    """Start the fleet ``args`` describe, print the ready line, run until ``stop`` is set."""
+    raise_nofile_limit(_FDS_BASE + _FDS_PER_DEVICE * (args.count + args.children + 1))
     started = time.perf_counter()
     async with Simulator(seed=args.seed) as sim:
         try:
-            await sim.add_many(
-                args.count,
-                versions=parse_versions(args.versions),
-                device22_share=share,
-                device22_count=count,
-                host=args.host,
-                port=args.port,
-                address_mode=args.address_mode,
-                policy=policy,
-            )
-            if args.gateway:
-                gateway_host = args.host
-                if args.address_mode == "ips" and sim.devices:
-                    # The next free address after the devices.
-                    gateway_host = loopback_addresses(sim.devices[-1].host or args.host, 2)[1]
-                await sim.add_gateway(
-                    children=args.children, version=args.gateway_version, host=gateway_host, policy=policy
-                )
-            if args.discovery:
-                plain, encrypted, probe = args.discovery_ports
-                await sim.start_discovery(
-                    DiscoveryConfig(
-                        address=args.discovery_address,
-                        plain_port=plain,
-                        encrypted_port=encrypted,
-                        probe_port=probe,
-                        interval=args.discovery_interval,
-                    )
-                )
+            await _populate(sim, args)
         except (OSError, ValueError) as exc:
             print(f"simulator: cannot start: {exc}", file=sys.stderr)
             return 1
         if args.devices_file:
             sim.write_devices_file(args.devices_file)
         print(_describe(sim, args, time.perf_counter() - started), flush=True)
+        if ready is not None:
+            ready.set()
         await stop.wait()
     return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    """:func:`serve` until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        return await serve(args, stop)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.count < 0 or args.children < 1:
         print("simulator: --count must be >= 0 and --children >= 1", file=sys.stderr)
+        return 2
+    try:
+        parse_versions(args.versions)
+        parse_versions([args.gateway_version])
+    except (TuyaError, ValueError) as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(run(args))
 

@@ -33,6 +33,8 @@ _LOG = logging.getLogger(__name__)
 #: A probe is a few dozen bytes; anything much larger is not one.
 _MAX_PROBE: Final = 1024
 _ZERO_RETCODE: Final = b"\x00\x00\x00\x00"
+#: Announcements sent per loop callback, so that a large fleet never stalls the loop.
+_BATCH: Final = 100
 
 
 def require_loopback(address: str) -> str:
@@ -152,6 +154,7 @@ class Discovery:
         self._listener: asyncio.DatagramTransport | None = None
         self._listener_protocol: _ProbeListener | None = None
         self._timer: asyncio.Handle | None = None
+        self._batch: asyncio.Handle | None = None
         #: Datagrams sent: announcements and probe answers.
         self.sent = 0
         self.probes_answered = 0
@@ -182,9 +185,10 @@ class Discovery:
 
     async def stop(self) -> None:
         """Cancel the timer and close both sockets; idempotent."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for handle in (self._timer, self._batch):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._batch = None
         waits: list[asyncio.Future[None]] = []
         for transport, protocol in (
             (self._sender, self._sender_protocol),
@@ -199,23 +203,29 @@ class Discovery:
 
     def announce(self) -> int:
         """Send one round of announcements now; returns how many datagrams went out."""
-        if self._sender is None:
+        return self._send_announcements([d for d in self._devices() if d.is_serving])
+
+    def _send_announcements(self, devices: list[SimulatedDevice]) -> int:
+        sender = self._sender
+        if sender is None:
             return 0
-        count = 0
-        for device in self._devices():
-            if not device.is_serving:
-                continue
+        for device in devices:
             port = self.config.plain_port if device.version == "3.1" else self.config.encrypted_port
-            self._sender.sendto(
-                encode_announcement(announcement(device), device.version), (self.config.address, port)
-            )
-            count += 1
-        self.sent += count
-        return count
+            datagram = encode_announcement(announcement(device), device.version)
+            sender.sendto(datagram, (self.config.address, port))
+        self.sent += len(devices)
+        return len(devices)
 
     def _announce_round(self) -> None:
-        self.announce()
-        self._timer = asyncio.get_running_loop().call_later(self.config.interval, self._announce_round)
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.config.interval, self._announce_round)
+        self._announce_batch([d for d in self._devices() if d.is_serving], 0)
+
+    def _announce_batch(self, devices: list[SimulatedDevice], start: int) -> None:
+        self._batch = None
+        self._send_announcements(devices[start : start + _BATCH])
+        if start + _BATCH < len(devices):
+            self._batch = asyncio.get_running_loop().call_soon(self._announce_batch, devices, start + _BATCH)
 
     def _answer_probe(self, addr: tuple[str, int]) -> None:
         if self._sender is None or not ipaddress.ip_address(addr[0]).is_loopback:
