@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 import pytest
 
 from tinytuya_asyncio import _tinytuya as tuya
-from tinytuya_asyncio.simulator import ConnectionPolicy, SimulatedDevice
+from tinytuya_asyncio.simulator import ConnectionPolicy, SimulatedDevice, service
 
 from .conftest import DeviceFactory
 from .helpers import DEV_ID, KEY, in_thread, raw_client
@@ -180,3 +181,50 @@ def test_invalid_devices_are_refused(kwargs: dict[str, object], error: type[Exce
 def test_3_2_is_always_device22() -> None:
     assert SimulatedDevice(DEV_ID, KEY, version=3.2).device22
     assert not SimulatedDevice(DEV_ID, KEY, version=3.3).device22
+
+
+async def test_a_client_that_stops_reading_gets_no_more_pushes(make_device: DeviceFactory) -> None:
+    dev = await make_device("3.3")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", dev.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    try:
+        await dev.wait_for_clients(1)
+        pushed = 0
+        while await dev.push({"2": pushed}) == 1:  # until the write buffer passes its high-water mark
+            pushed += 1
+            assert pushed < 1_000_000
+        assert pushed > 0
+        # Once the client reads again, pushes flow again.
+        while await dev.push({"2": -1}) == 0:
+            assert await asyncio.wait_for(reader.read(1 << 20), 2)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_a_replaced_client_that_never_reads_is_reset_after_a_grace_period(
+    make_device: DeviceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "_CLOSE_GRACE", 0.2)
+    dev = await make_device("3.3")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", dev.port))
+    _, writer = await asyncio.open_connection(sock=sock)
+    try:
+        await dev.wait_for_clients(1)
+        (stuck,) = dev._server._connections
+        while await dev.push({"2": 1}) == 1:  # fill its buffers: a graceful close cannot finish
+            pass
+        async with raw_client(dev) as newcomer:
+            await asyncio.wait_for(stuck.closed, 2)
+            await newcomer.request(tuya.HEART_BEAT, QUERY)
+            assert (await newcomer.next_message()).cmd == tuya.HEART_BEAT
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()

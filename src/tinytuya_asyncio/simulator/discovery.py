@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.protocol import FrameReader, encode_json
 from tinytuya_asyncio.simulator.device import SimulatedDevice
 
-_LOG = logging.getLogger(__name__)
 #: A probe is a few dozen bytes; anything much larger is not one.
 _MAX_PROBE: Final = 1024
 _ZERO_RETCODE: Final = b"\x00\x00\x00\x00"

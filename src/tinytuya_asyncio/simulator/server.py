@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import logging
 from collections.abc import Callable
 from typing import Final
 
@@ -14,7 +13,6 @@ from tinytuya_asyncio.simulator.service import DeviceConnection
 from tinytuya_asyncio.simulator.state import DeviceState
 from tinytuya_asyncio.simulator.stats import DeviceStats
 
-_LOG = logging.getLogger(__name__)
 #: Listen backlog: fleets are hit by bursts of concurrent connects in benchmarks.
 _BACKLOG: Final = 128
 
@@ -109,7 +107,7 @@ class DeviceServer:
     def broadcast(self, out: firmware.Outgoing) -> int:
         reached = 0
         for conn in list(self._ready):
-            if conn.send(out):
+            if conn.push(out):
                 reached += 1
         self._stats.pushes += reached
         return reached

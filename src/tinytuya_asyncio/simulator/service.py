@@ -14,6 +14,7 @@ timer that re-arms itself from the time of the last frame received.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections import deque
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
@@ -37,9 +38,12 @@ if TYPE_CHECKING:
     from tinytuya_asyncio.simulator.state import DeviceState
     from tinytuya_asyncio.simulator.stats import DeviceStats
 
+_LOG = logging.getLogger(__name__)
 _GCM_IV_LEN: Final = 12
 _NONCE_LEN: Final = 16
 _HMAC_LEN: Final = 32
+#: Seconds a graceful close may take before the connection is reset.
+_CLOSE_GRACE: Final = 5.0
 #: Timers may fire a hair early (the loop's clock resolution); this much early counts as due.
 _TIMER_SLACK: Final = 0.001
 
@@ -96,9 +100,12 @@ class DeviceConnection(asyncio.Protocol):
         self._outbox: deque[_Queued] = deque()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
+        self._grace_handle: asyncio.TimerHandle | None = None
         self._last_frame = self._loop.time()
         self._frames = 0
         self._close_when_flushed = False
+        self._paused = False
+        self._log_name = "client"
         self.closing = False
         #: Resolved when the transport is gone (``connection_lost`` ran).
         self.closed: asyncio.Future[None] = self._loop.create_future()
@@ -108,14 +115,20 @@ class DeviceConnection(asyncio.Protocol):
 
     @property
     def ready(self) -> bool:
-        """True when application frames (pushes) can be sent."""
+        """True when application frames can be sent."""
         return not self.closing and self._transport is not None and self._session.established
+
+    def push(self, out: firmware.Outgoing) -> bool:
+        """Send a STATUS push unless the client stopped reading; False when not sent."""
+        return not self._paused and self.send(out)
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self._log_name = f"{self._host.state.spec.text} from {peer[0]}:{peer[1]}" if peer else "client"
         if not self._host.accept(self):
             self.closing = True
             transport.abort()
@@ -137,13 +150,26 @@ class DeviceConnection(asyncio.Protocol):
                 self._on_event(event)
                 if not self._accepting():
                     return
-        except RemoteProtocolError:
+        except RemoteProtocolError as exc:
             # Firmware drops a client whose frames it cannot read; so do we.
             self._host.stats.protocol_errors += 1
+            _LOG.debug("%s: closing after a bad frame: %s", self._log_name, exc)
             self.close()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
+
+    def pause_writing(self) -> None:
+        # The client is not reading: stop reading its requests (and drop pushes, as
+        # firmware with its small buffers does) so that our write buffer stays bounded.
+        self._paused = True
+        if self._transport is not None and not self.closing:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._transport is not None and not self.closing:
+            self._transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -157,9 +183,11 @@ class DeviceConnection(asyncio.Protocol):
     # -- closing ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close gracefully (pending writes flush first); idempotent."""
+        """Close gracefully (pending writes flush first, within a deadline); idempotent."""
         if self._shutdown() and self._transport is not None:
             self._transport.close()
+            # A client that never reads would keep a graceful close pending forever.
+            self._grace_handle = self._loop.call_later(_CLOSE_GRACE, self.abort)
 
     def abort(self) -> None:
         """Close at once, dropping anything unsent (even a graceful close in progress)."""
@@ -177,10 +205,10 @@ class DeviceConnection(asyncio.Protocol):
         return True
 
     def _cancel_timers(self) -> None:
-        for handle in (self._flush_handle, self._idle_handle):
+        for handle in (self._flush_handle, self._idle_handle, self._grace_handle):
             if handle is not None:
                 handle.cancel()
-        self._flush_handle = self._idle_handle = None
+        self._flush_handle = self._idle_handle = self._grace_handle = None
 
     # -- events ----------------------------------------------------------------------------
 
