@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -34,6 +35,10 @@ class _SlowCallbacks(logging.Handler):
 @pytest.fixture(autouse=True)
 async def strict_loop() -> AsyncIterator[None]:
     """Asyncio debug mode, slow callbacks fail the test, and no task may outlive it."""
+    # A full collection of the test process's heap (hypothesis, tinytuya, fixtures) can take
+    # tens of milliseconds; freezing what exists now keeps GC pauses out of the measurement.
+    gc.collect()
+    gc.freeze()
     loop = asyncio.get_running_loop()
     loop.set_debug(True)
     loop.slow_callback_duration = SLOW_CALLBACK
@@ -44,6 +49,7 @@ async def strict_loop() -> AsyncIterator[None]:
         yield
     finally:
         logger.removeHandler(handler)
+        gc.unfreeze()
     leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert not leftover, f"tasks left running: {leftover}"
     assert not handler.records, f"slow callbacks: {handler.records}"

@@ -54,8 +54,12 @@ class ReplyRule(Enum):
 
     #: The same command, empty or not (HEART_BEAT is answered by an empty HEART_BEAT).
     ACK = "ack"
-    #: The same command with a body; after an empty ack, the STATUS push that follows it.
-    DATA = "data"
+    #: The same command with a body; if the device only acks it, the STATUS that follows the
+    #: ack. A STATUS before any answer is a push, not the reply (status queries).
+    QUERY = "query"
+    #: The same command with a body, or a STATUS push (the device reporting what the command
+    #: changed, with or without an ack first): CONTROL and UPDATEDPS, as tinytuya reads them.
+    CONTROL = "control"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +280,9 @@ class TuyaConnection(asyncio.Protocol):
         if message.cmd == pending.cmd and (pending.cid is None or cid is None or cid == pending.cid):
             pending.answers.append(Answer(message, result))
             return True
-        if message.cmd == tuya.STATUS and pending.rule is ReplyRule.DATA and cid == pending.cid:
+        if message.cmd != tuya.STATUS or cid != pending.cid:
+            return False
+        if pending.rule is ReplyRule.CONTROL or (pending.rule is ReplyRule.QUERY and pending.acked):
             pending.answers.append(Answer(message, result))
             return True
         return False

@@ -55,6 +55,7 @@ class UpdateStream:
         self._queue: deque[DeviceUpdate] = deque()
         self._maxsize = maxsize
         self._dropped = 0
+        self._warned = False
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
 
@@ -70,7 +71,11 @@ class UpdateStream:
                 await waiter  # woken by a publish or by close(); waits as long as the consumer wants
             finally:
                 self._waiter = None
-        return self._queue.popleft()
+        update = self._queue.popleft()
+        if self._dropped:  # the gap is right before the oldest update still queued
+            update = replace(update, dropped=self._dropped)
+            self._dropped = 0
+        return update
 
     async def __aenter__(self) -> UpdateStream:
         return self
@@ -101,14 +106,12 @@ class UpdateStream:
         if len(self._queue) >= self._maxsize:
             self._queue.popleft()
             self._dropped += 1
-            if self._dropped == 1:
+            if not self._warned:
+                self._warned = True
                 _LOGGER.warning(
                     "%s: update consumer is falling behind; dropping oldest updates", update.device_id
                 )
-            self._hub.report_dropped(self._dropped)
-        if self._dropped:
-            update = replace(update, dropped=self._dropped)
-            self._dropped = 0
+            self._hub.report_dropped(1)
         self._queue.append(update)
         self._wake()
 

@@ -60,6 +60,14 @@ _SOCKET_GONE: Final = frozenset(
     {ConnectionState.DISCONNECTED, ConnectionState.RECONNECTING, ConnectionState.CLOSED}
 )
 
+#: How a command's answer is recognised when the caller does not say (see ReplyRule).
+_RULES: Final = {
+    tuya.HEART_BEAT: ReplyRule.ACK,
+    tuya.CONTROL: ReplyRule.CONTROL,
+    tuya.CONTROL_NEW: ReplyRule.CONTROL,
+    tuya.UPDATEDPS: ReplyRule.CONTROL,
+}
+
 PayloadLike = Any  # tinytuya.MessagePayload (cmd, payload) or raw frame bytes
 
 
@@ -311,7 +319,7 @@ class XenonDeviceAsync:
     # -- requests --------------------------------------------------------------------------
 
     async def _send_receive(
-        self, payload: PayloadLike, *, getresponse: bool = True, rule: ReplyRule = ReplyRule.DATA
+        self, payload: PayloadLike, *, getresponse: bool = True, rule: ReplyRule | None = None
     ) -> dict[str, Any] | None:
         """Send and shape the answer as tinytuya's ``_send_receive`` does.
 
@@ -330,6 +338,7 @@ class XenonDeviceAsync:
                 return None
             if isinstance(payload, bytes | bytearray):
                 raise LocalProtocolError("raw frames can only be sent without waiting (send())")
+            rule = rule or _RULES.get(payload.cmd, ReplyRule.QUERY)
             reply = await link.request(payload.cmd, payload.payload, cid=self.cid, rule=rule)
         except TuyaError as exc:
             _LOGGER.debug("%s: request failed: %s", redact_id(self.id), exc)
@@ -367,9 +376,12 @@ class XenonDeviceAsync:
         if self.version == 3.2 and not self.dps_to_request and not self._detecting:
             # tinytuya probes a 3.2 device's DPs in its constructor; we do it on first use.
             await self.detect_available_dps()
-        data = await self._send_receive(self.generate_payload(tuya.DP_QUERY), getresponse=not nowait)
+        query = ReplyRule.QUERY  # device22 queries travel as CONTROL_NEW but are queries
+        data = await self._send_receive(
+            self.generate_payload(tuya.DP_QUERY), getresponse=not nowait, rule=query
+        )
         if not nowait and data and data.get("Err") == str(tuya.ERR_DEVTYPE):
-            data = await self._send_receive(self.generate_payload(tuya.DP_QUERY))
+            data = await self._send_receive(self.generate_payload(tuya.DP_QUERY), rule=query)
         return data
 
     async def cached_status(self, historic: bool = False, nowait: bool = False) -> dict[str, Any] | None:
