@@ -6,6 +6,10 @@ Bytes from the socket go into the session; its events become firmware use cases
 through the device's faults. Every peer byte is hostile: a frame the session refuses
 closes the connection (and is counted), it never escapes as an exception.
 
+Sequence numbers: up to 3.4 a reply echoes its request's seqno and a push carries 0;
+3.5 numbers every frame it sends (handshake answers, replies, pushes) from one counter
+per device, kept across reconnects (PROTOCOL-NOTES section 5: a global device counter).
+
 Outgoing frames pass through a small outbox so that ``reply_delay`` holds them in order on
 one ``loop.call_at`` timer per connection instead of a task; idle detection is another
 timer that re-arms itself from the time of the last frame received.
@@ -237,6 +241,7 @@ class DeviceConnection(asyncio.Protocol):
         message = event.message
         host = self._host
         host.stats.requests[message.cmd] += 1
+        host.stats.received.append((message.cmd, message.payload))
         for out in firmware.handle(host.state, message, host.now(), push_on_control=host.push_on_control):
             if out.push:
                 host.broadcast(out)

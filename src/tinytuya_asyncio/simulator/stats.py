@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
+
+#: How many requests :attr:`DeviceStats.received` keeps.
+RECEIVED_LOG = 256
 
 
 @dataclass(slots=True)
@@ -38,3 +41,6 @@ class DeviceStats:
     drops: int = 0
     #: Application requests received, by command id.
     requests: Counter[int] = field(default_factory=Counter)
+    #: The most recent application requests as ``(cmd, decrypted body)``, oldest first, so
+    #: tests can compare what different clients sent.
+    received: deque[tuple[int, bytes]] = field(default_factory=lambda: deque(maxlen=RECEIVED_LOG))
