@@ -165,20 +165,20 @@ async def test_drop_after_frames_counts_handshake_frames(make_device: DeviceFact
 
 
 async def test_idle_timeout_closes_quiet_connections(make_device: DeviceFactory) -> None:
-    dev = await make_device("3.3", faults=Faults(idle_timeout=0.3))
+    dev = await make_device("3.3", faults=Faults(idle_timeout=0.5))
     loop = asyncio.get_running_loop()
     async with raw_client(dev) as client:
         opened = loop.time()
         # Frames keep the connection alive past the timeout...
-        for _ in range(3):
-            await asyncio.sleep(0.15)  # pacing the heartbeats, not waiting for an event
+        for _ in range(6):
+            await asyncio.sleep(0.1)  # pacing the heartbeats, not waiting for an event
             await client.request(tuya.HEART_BEAT, QUERY)
             assert (await client.next_message()).cmd == tuya.HEART_BEAT
         last_frame = loop.time()
-        assert last_frame - opened > 0.3
+        assert last_frame - opened > 0.5
         # ...silence does not.
         assert await client.wait_closed() == b""
-        assert loop.time() - last_frame >= 0.25
+        assert loop.time() - last_frame >= 0.45
     assert dev.stats.idle_closes == 1
 
 
