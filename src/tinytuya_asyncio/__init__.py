@@ -1,11 +1,24 @@
 """asyncio-native local control of Tuya devices, protocols 3.1 to 3.5.
 
 Installs beside :mod:`tinytuya` and reuses its framing, crypto and templates; the classes
-here mirror tinytuya's, with an ``Async`` suffix and awaitable methods.
+here mirror tinytuya's, with an ``Async`` suffix and awaitable methods::
+
+    import asyncio
+    from tinytuya_asyncio import DeviceAsync
+
+    async def main() -> None:
+        async with DeviceAsync("DEVICE_ID", "192.168.1.20", "LOCAL_KEY", version=3.4) as dev:
+            print(await dev.status())
+            await dev.turn_on()
+
+    asyncio.run(main())
 """
 
 from __future__ import annotations
 
+from tinytuya_asyncio.connection.backoff import DEFAULT_CONNECT_LIMIT, Backoff, set_connect_limit
+from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason, StateChange
+from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate, UpdateStream, XenonDeviceAsync
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
@@ -14,6 +27,7 @@ from tinytuya_asyncio.exceptions import (
     DeviceOfflineError,
     FrameError,
     HandshakeError,
+    HandshakeTimeoutError,
     IntegrityError,
     InvalidKeyError,
     LocalProtocolError,
@@ -21,22 +35,38 @@ from tinytuya_asyncio.exceptions import (
     TuyaError,
     TuyaTimeoutError,
 )
+from tinytuya_asyncio.metrics import CounterSink, MetricsSink, NullSink, set_default_sink
 
 __version__ = "2.0.0.dev0"
 
 __all__ = [
+    "DEFAULT_CONNECT_LIMIT",
+    "Backoff",
     "ConnectError",
     "ConnectionClosedError",
+    "ConnectionState",
+    "CounterSink",
     "DecryptError",
+    "DeviceAsync",
     "DeviceError",
     "DeviceOfflineError",
+    "DeviceUpdate",
+    "DisconnectReason",
     "FrameError",
     "HandshakeError",
+    "HandshakeTimeoutError",
     "IntegrityError",
     "InvalidKeyError",
     "LocalProtocolError",
+    "MetricsSink",
+    "NullSink",
     "RemoteProtocolError",
+    "StateChange",
     "TuyaError",
     "TuyaTimeoutError",
+    "UpdateStream",
+    "XenonDeviceAsync",
     "__version__",
+    "set_connect_limit",
+    "set_default_sink",
 ]

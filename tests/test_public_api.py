@@ -1,0 +1,96 @@
+"""The public surface is deliberate: these names, and nothing abstract behind them."""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING
+
+import tinytuya
+
+import tinytuya_asyncio
+
+EXPECTED = {
+    "DEFAULT_CONNECT_LIMIT",
+    "Backoff",
+    "ConnectError",
+    "ConnectionClosedError",
+    "ConnectionState",
+    "CounterSink",
+    "DecryptError",
+    "DeviceAsync",
+    "DeviceError",
+    "DeviceOfflineError",
+    "DeviceUpdate",
+    "DisconnectReason",
+    "FrameError",
+    "HandshakeError",
+    "HandshakeTimeoutError",
+    "IntegrityError",
+    "InvalidKeyError",
+    "LocalProtocolError",
+    "MetricsSink",
+    "NullSink",
+    "RemoteProtocolError",
+    "StateChange",
+    "TuyaError",
+    "TuyaTimeoutError",
+    "UpdateStream",
+    "XenonDeviceAsync",
+    "__version__",
+    "set_connect_limit",
+    "set_default_sink",
+}
+
+if TYPE_CHECKING:
+    # mypy checks that the device classes are concrete and take tinytuya's arguments.
+    _xenon = tinytuya_asyncio.XenonDeviceAsync("id", "127.0.0.1", "0123456789abcdef", "default", 5, 3.3, True)
+    _device = tinytuya_asyncio.DeviceAsync("id", "127.0.0.1", "0123456789abcdef", version=3.5, persist=True)
+
+
+def test_exports_are_pinned() -> None:
+    assert set(tinytuya_asyncio.__all__) == EXPECTED
+    for name in EXPECTED:
+        assert hasattr(tinytuya_asyncio, name), name
+
+
+def test_every_error_has_one_root_and_a_tinytuya_code() -> None:
+    codes = {tinytuya.ERR_CONNECT, tinytuya.ERR_TIMEOUT, tinytuya.ERR_PAYLOAD, tinytuya.ERR_OFFLINE}
+    codes |= {tinytuya.ERR_KEY_OR_VER, tinytuya.ERR_PARAMS}
+    for name in EXPECTED:
+        value = getattr(tinytuya_asyncio, name)
+        if inspect.isclass(value) and issubclass(value, Exception):
+            assert issubclass(value, tinytuya_asyncio.TuyaError), name
+            assert value.err_code in codes, name
+    assert issubclass(tinytuya_asyncio.TuyaTimeoutError, TimeoutError)
+    assert issubclass(tinytuya_asyncio.HandshakeTimeoutError, TimeoutError)
+
+
+def test_constructor_mirrors_tinytuya() -> None:
+    """Same positional parameters, names and defaults as tinytuya's XenonDevice."""
+    ours = inspect.signature(tinytuya_asyncio.XenonDeviceAsync.__init__).parameters
+    theirs = inspect.signature(tinytuya.XenonDevice.__init__).parameters
+    positional = [p for p in ours.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert [p.name for p in positional] == list(theirs)
+    for param in positional:
+        if param.name not in ("self", "local_key"):
+            assert param.default == theirs[param.name].default, param.name
+
+
+def test_method_names_mirror_tinytuya() -> None:
+    awaitable = {
+        "status", "cached_status", "set_status", "set_value", "set_multiple_values", "turn_on", "turn_off",
+        "heartbeat", "updatedps", "set_timer", "detect_available_dps", "product", "receive", "send", "close",
+        "subdev_query",
+    }  # fmt: skip
+    plain = {
+        "generate_payload", "set_version", "set_socketPersistent", "set_socketRetryLimit",
+        "set_socketRetryDelay", "set_socketTimeout", "set_retry", "set_sendWait", "set_dpsUsed",
+        "add_dps_to_request", "cache_clear", "set_socketNODELAY",
+    }  # fmt: skip
+    for name in awaitable | plain:
+        assert hasattr(tinytuya.Device, name), f"tinytuya.Device has no {name}"
+        method = getattr(tinytuya_asyncio.DeviceAsync, name)
+        assert inspect.iscoroutinefunction(method) is (name in awaitable), name
+        ours = list(inspect.signature(method).parameters)
+        theirs = list(inspect.signature(getattr(tinytuya.Device, name)).parameters)
+        assert ours == theirs, name
