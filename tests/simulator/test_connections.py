@@ -80,8 +80,9 @@ async def test_sequence_numbers_up_to_3_4_echo_requests_and_pushes_carry_zero(
 ) -> None:
     dev = await make_device("3.4")
     async with raw_client(dev) as client:
-        seqno = await client.request(tuya.DP_QUERY_NEW, {})
+        seqno = await client.request(tuya.DP_QUERY_NEW, {"x": 1})
         assert (await client.next_message()).seqno == seqno
+        assert dev.stats.received[-1] == (tuya.DP_QUERY_NEW, b'{"x": 1}')
         await dev.push({"1": True})
         assert (await client.next_message()).seqno == 0
 
