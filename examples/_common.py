@@ -1,0 +1,50 @@
+"""Shared by the examples: pick a real device from the command line, or simulate one."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from tinytuya_asyncio.simulator import SimulatedDevice
+
+
+@dataclass(frozen=True)
+class Target:
+    dev_id: str
+    address: str
+    local_key: str
+    version: str
+    port: int = 6668
+    #: The simulated device behind this target, when no real device was given.
+    simulated: SimulatedDevice | None = None
+
+
+def device_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--id", help="device id (omit all four to use a simulated device)")
+    parser.add_argument("--ip", help="device IP address")
+    parser.add_argument("--key", help="local key")
+    parser.add_argument("--version", default="3.3", help="protocol version (default 3.3)")
+
+
+@contextlib.asynccontextmanager
+async def target_from(args: argparse.Namespace) -> AsyncIterator[Target]:
+    """The device named on the command line, or a simulated one on 127.0.0.1."""
+    if args.id and args.ip and args.key:
+        yield Target(args.id, args.ip, args.key, args.version)
+        return
+    simulated = SimulatedDevice(
+        "bf00example0000000000",
+        "0123456789abcdef",
+        version=args.version,
+        dps={"1": False, "2": 0, "20": 1234},
+    )
+    await simulated.start(host="127.0.0.1", port=0)
+    try:
+        print(f"(no device given: using a simulated {args.version} device on 127.0.0.1:{simulated.port})")
+        yield Target(
+            simulated.dev_id, "127.0.0.1", simulated.local_key, args.version, simulated.port or 0, simulated
+        )
+    finally:
+        await simulated.stop()
