@@ -55,6 +55,12 @@ async def strict_loop() -> AsyncIterator[None]:
     assert not handler.records, f"slow callbacks: {handler.records}"
 
 
+def port_of(sim: SimulatedDevice) -> int:
+    """The port a started simulated device listens on."""
+    assert sim.port is not None, "the simulated device was never started"
+    return sim.port
+
+
 def split_version(version: str) -> tuple[str, bool]:
     """``"3.3-device22"`` -> ``("3.3", True)``."""
     number, _, kind = version.partition("-")
@@ -105,7 +111,7 @@ async def connect_to() -> AsyncIterator[DeviceFactory]:
             "127.0.0.1",
             kwargs.pop("local_key", sim.local_key),
             version=kwargs.pop("version", number),
-            port=sim.port,
+            port=port_of(sim),
             **kwargs,
         )
         made.append(device)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.devices.conftest import DEV_ID, VERSIONS, DeviceFactory, SimFactory
+from tests.devices.conftest import DEV_ID, VERSIONS, DeviceFactory, SimFactory, port_of
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.state import ConnectionState
 from tinytuya_asyncio.devices import DeviceAsync
@@ -35,9 +35,9 @@ async def test_status_and_control(
     assert sim.dps["2"] == 75
 
     assert (await dev.turn_on())["dps"] == {"1": True}  # type: ignore[index]
-    assert sim.dps["1"] is True
+    assert sim.dps == {"1": True, "2": 75, "3": "auto"}
     assert (await dev.turn_off(1))["dps"] == {"1": False}  # type: ignore[index]
-    assert sim.dps["1"] is False
+    assert sim.dps == {"1": False, "2": 75, "3": "auto"}
 
     both = await dev.set_multiple_values({1: True, "3": "manual"})
     assert both is not None
@@ -135,11 +135,13 @@ async def test_cached_status_is_kept_fresh_by_pushes(
 
 async def test_async_with_connects_and_closes(version: str, simulate: SimFactory) -> None:
     sim = await simulate(version)
-    number = version.split("-")[0]
-    async with DeviceAsync(DEV_ID, "127.0.0.1", sim.local_key, version=number, port=sim.port) as dev:
-        assert dev.state is ConnectionState.CONNECTED
+    number = version.split("-", maxsplit=1)[0]
+    states: list[ConnectionState] = []
+    async with DeviceAsync(DEV_ID, "127.0.0.1", sim.local_key, version=number, port=port_of(sim)) as dev:
+        states.append(dev.state)
         await sim.wait_for_clients(1)
-    assert dev.state is ConnectionState.CLOSED
+    states.append(dev.state)
     await sim.wait_for_clients(0)
     await dev.close()  # idempotent
-    assert dev.state is ConnectionState.CLOSED
+    states.append(dev.state)
+    assert states == [ConnectionState.CONNECTED, ConnectionState.CLOSED, ConnectionState.CLOSED]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.devices.conftest import port_of
 from tinytuya_asyncio.devices import DeviceAsync
 from tinytuya_asyncio.simulator import Simulator
 
@@ -18,7 +19,7 @@ async def test_200_mixed_devices_in_one_gather() -> None:
                 s.local_key,
                 dev_type="device22" if s.device22 else "default",
                 version=s.version,
-                port=s.port,
+                port=port_of(s),
                 connection_timeout=5,
             )
             for s in fleet

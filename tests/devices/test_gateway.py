@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.devices.conftest import port_of
 from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate
 from tinytuya_asyncio.simulator import SimulatedGateway
 
@@ -14,17 +16,19 @@ KEY = "0123456789abcdef"
 
 
 @pytest.fixture(params=["3.3", "3.4", "3.5"])
-async def gateway(request: pytest.FixtureRequest) -> SimulatedGateway:
+async def gateway(request: pytest.FixtureRequest) -> AsyncIterator[SimulatedGateway]:
     gw = SimulatedGateway(
         GW_ID, KEY, version=request.param, children={"sub1": {"1": False, "2": 20}, "sub2": {"1": True}}
     )
     await gw.start(host="127.0.0.1", port=0)
-    yield gw  # type: ignore[misc]
+    yield gw
     await gw.stop()
 
 
 async def test_children_share_one_connection_and_get_their_own_answers(gateway: SimulatedGateway) -> None:
-    parent = DeviceAsync(GW_ID, "127.0.0.1", KEY, version=gateway.version, port=gateway.port, persist=True)
+    parent = DeviceAsync(
+        GW_ID, "127.0.0.1", KEY, version=gateway.version, port=port_of(gateway), persist=True
+    )
     first = DeviceAsync("child-one", cid="sub1", parent=parent)
     second = DeviceAsync("child-two", node_id="sub2", parent=parent)
     try:
@@ -48,7 +52,9 @@ async def test_children_share_one_connection_and_get_their_own_answers(gateway: 
 
 
 async def test_pushes_reach_only_their_child(gateway: SimulatedGateway) -> None:
-    parent = DeviceAsync(GW_ID, "127.0.0.1", KEY, version=gateway.version, port=gateway.port, persist=True)
+    parent = DeviceAsync(
+        GW_ID, "127.0.0.1", KEY, version=gateway.version, port=port_of(gateway), persist=True
+    )
     first = DeviceAsync("child-one", cid="sub1", parent=parent)
     second = DeviceAsync("child-two", cid="sub2", parent=parent)
     seen: dict[str, list[DeviceUpdate]] = {"parent": [], "sub1": [], "sub2": []}

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import tinytuya
 
-from tests.devices.conftest import DEV_ID, KEY, VERSIONS, SimFactory, split_version
+from tests.devices.conftest import DEV_ID, KEY, VERSIONS, SimFactory, port_of, split_version
 from tinytuya_asyncio.devices import DeviceAsync
 from tinytuya_asyncio.simulator import SimulatedDevice
 
@@ -74,7 +74,7 @@ def _run_sync(sim: SimulatedDevice, persist: bool) -> list[Any]:
         "127.0.0.1",
         KEY,
         version=float(number),
-        port=sim.port,
+        port=port_of(sim),
         persist=persist,
         connection_timeout=TIMEOUT,
         connection_retry_limit=1,
@@ -93,7 +93,7 @@ async def _run_async(sim: SimulatedDevice, persist: bool) -> list[Any]:
         "127.0.0.1",
         KEY,
         version=number,
-        port=sim.port,
+        port=port_of(sim),
         persist=persist,
         connection_timeout=TIMEOUT,
         connection_retry_limit=1,
@@ -129,7 +129,7 @@ async def test_nowait_replies_are_not_returned_later(simulate: SimFactory) -> No
     async_twin = await simulate("3.3")
 
     def sync_calls() -> list[Any]:
-        dev = tinytuya.Device(DEV_ID, "127.0.0.1", KEY, version=3.3, port=sync_twin.port, persist=True)
+        dev = tinytuya.Device(DEV_ID, "127.0.0.1", KEY, version=3.3, port=port_of(sync_twin), persist=True)
         dev.set_socketTimeout(TIMEOUT)
         try:
             return [dev.status(nowait=True), dev.heartbeat(nowait=False)]
@@ -137,10 +137,17 @@ async def test_nowait_replies_are_not_returned_later(simulate: SimFactory) -> No
             dev.close()
 
     stale = await asyncio.to_thread(sync_calls)
-    assert stale[1] is not None and "dps" in stale[1]  # the status reply, for a heartbeat
+    assert stale[1] is not None
+    assert "dps" in stale[1]  # the status reply, for a heartbeat
 
     async with DeviceAsync(
-        DEV_ID, "127.0.0.1", KEY, version=3.3, port=async_twin.port, persist=True, connection_timeout=TIMEOUT
+        DEV_ID,
+        "127.0.0.1",
+        KEY,
+        version=3.3,
+        port=port_of(async_twin),
+        persist=True,
+        connection_timeout=TIMEOUT,
     ) as dev:
         assert await dev.status(nowait=True) is None
         assert await dev.heartbeat(nowait=False) is None  # its own (empty) answer
