@@ -26,9 +26,16 @@ from tinytuya_asyncio.protocol.versions import Integrity, VersionSpec, version_s
 
 _RETCODE: Final = struct.Struct(">I")
 _V31_SIGNATURE_LEN: Final = 16
-#: 3.1 encrypts only these commands (base64 + an MD5 signature); the rest travel in clear.
-_V31_ENCRYPTED_CMDS: Final = frozenset({tuya.CONTROL, tuya.STATUS})
 GCM_IV_LEN: Final = 12
+#: Session-key payloads are raw nonces and HMACs: never a version header, even when the
+#: random bytes happen to start with ``b"3.4"``.
+_SESSION_KEY_CMDS: Final = frozenset(
+    {
+        tuya.SESS_KEY_NEG_START,
+        tuya.SESS_KEY_NEG_RESP,
+        tuya.SESS_KEY_NEG_FINISH,
+    }
+)
 
 
 class Role(Enum):
@@ -36,6 +43,14 @@ class Role(Enum):
 
     CLIENT = "client"
     DEVICE = "device"
+
+
+#: 3.1 encrypts only these commands (base64 + an MD5 signature); the rest travel in clear.
+#: A client encrypts CONTROL only (as tinytuya does); a device also encrypts its STATUS pushes.
+_V31_ENCRYPTED_CMDS: Final = {
+    Role.CLIENT: frozenset({tuya.CONTROL}),
+    Role.DEVICE: frozenset({tuya.CONTROL, tuya.STATUS}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +113,10 @@ class Codec:
         """
         if (retcode is None) != (self.role is Role.CLIENT):
             raise LocalProtocolError("device frames carry a retcode, client frames do not")
+        self.check_iv(iv)
         spec = self.spec
         body = self._encrypt_body(cmd, payload) if payload else b""
         if spec.integrity is Integrity.AES_GCM:
-            if iv is None or len(iv) != GCM_IV_LEN:
-                raise LocalProtocolError("3.5 frames need a 12-byte random IV")
             return tuya.pack_message(
                 seqno, cmd, body, prefix=tuya.PREFIX_6699, key=self._key, retcode=retcode, iv=iv
             )
@@ -110,6 +124,11 @@ class Codec:
             body = _RETCODE.pack(retcode) + body
         hmac_key = self._key if spec.integrity is Integrity.HMAC_SHA256 else None
         return tuya.pack_message(seqno, cmd, body, prefix=tuya.PREFIX_55AA, key=hmac_key)
+
+    def check_iv(self, iv: bytes | None) -> None:
+        """Raise :class:`LocalProtocolError` unless ``iv`` suits this version (12 bytes on 3.5)."""
+        if self.spec.integrity is Integrity.AES_GCM and (iv is None or len(iv) != GCM_IV_LEN):
+            raise LocalProtocolError("3.5 frames need a 12-byte random IV")
 
     def _encrypt_body(self, cmd: int, payload: bytes) -> bytes:
         spec = self.spec
@@ -121,7 +140,7 @@ class Codec:
         if spec.number >= 3.2:
             encrypted = self._cipher.encrypt(payload, False)
             return spec.header + encrypted if with_header else encrypted
-        if cmd in _V31_ENCRYPTED_CMDS:
+        if cmd in _V31_ENCRYPTED_CMDS[self.role]:
             encoded = self._cipher.encrypt(payload)  # base64 text
             return spec.version_bytes + self._v31_signature(encoded) + encoded
         return payload
@@ -156,21 +175,23 @@ class Codec:
         payload = unpacked.payload
         if not payload:
             return Message(frame.cmd, frame.seqno, retcode, b"")
-        plain = self._decrypt_body(payload)
+        plain = self._decrypt_body(payload, strip_header=frame.cmd not in _SESSION_KEY_CMDS)
         if plain is None:
             return Message(frame.cmd, frame.seqno, retcode, payload, undecryptable=True)
         return Message(frame.cmd, frame.seqno, retcode, plain)
 
-    def _decrypt_body(self, payload: bytes) -> bytes | None:
+    def _decrypt_body(self, payload: bytes, *, strip_header: bool) -> bytes | None:
         spec = self.spec
         if spec.number >= 3.5:
-            return self._strip_header(payload)
+            return self._strip_header(payload) if strip_header else payload
         if spec.number >= 3.4:
             plain = self._ecb_decrypt(payload)
-            return None if plain is None else self._strip_header(plain)
+            return self._strip_header(plain) if plain is not None and strip_header else plain
         if spec.number >= 3.2:
-            if payload.startswith(spec.version_bytes) or len(payload) % 16 == len(spec.header):
-                # The clear 15-byte header ("3.3" + 12 NUL, or a same-size source header).
+            # A clear 15-byte header ("3.3" + 12 NUL, or a same-size source header) is the only
+            # way the length is not a multiple of the AES block. Testing the first bytes for
+            # b"3.3" instead would also chop ciphertext that merely starts with them.
+            if len(payload) % 16 == len(spec.header):
                 payload = payload[len(spec.header) :]
             return self._ecb_decrypt(payload)
         if payload.startswith(spec.version_bytes):
@@ -189,7 +210,8 @@ class Codec:
     def _ecb_decrypt(self, data: bytes, *, base64: bool = False) -> bytes | None:
         try:
             plain = self._cipher.decrypt(data, base64, decode_text=False, verify_padding=True)
-        except ValueError:  # bad length, base64 or PKCS#7 padding: wrong key or version
+        except (ValueError, TypeError):  # bad length, base64 or padding: wrong key or version
+            # (TypeError: tinytuya's unpad reads the last byte of an empty plaintext.)
             return None
         assert isinstance(plain, bytes)
         return plain

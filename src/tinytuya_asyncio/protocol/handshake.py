@@ -178,6 +178,8 @@ class Handshake:
     def receive_finish(self, payload: bytes) -> None:
         """Device: check the client's proof; derives :attr:`session_key`."""
         self._advance(HandshakeEvent.RECEIVE_FINISH)
+        if len(payload) < _HMAC_LEN:
+            raise self._fail(HandshakeError(f"session key finish too short ({len(payload)} bytes)"))
         if not hmac.compare_digest(payload[:_HMAC_LEN], _proof(self._local_key, self._device_nonce)):
             raise self._fail(InvalidKeyError("client failed to prove the local key"))
         self.session_key = derive_session_key(

@@ -102,21 +102,25 @@ class Session:
     def _encode(
         self, cmd: int, payload: bytes, seqno: int | None, retcode: int | None, iv: bytes | None
     ) -> bytes:
-        if seqno is None:
-            seqno = self.next_seqno
-            self.next_seqno += 1
         if self.role is Role.DEVICE and retcode is None:
             retcode = 0
-        return self._codec.encode(cmd, payload, seqno, retcode=retcode, iv=iv)
+        frame = self._codec.encode(
+            cmd, payload, self.next_seqno if seqno is None else seqno, retcode=retcode, iv=iv
+        )
+        if seqno is None:  # only a frame actually produced uses up a sequence number
+            self.next_seqno += 1
+        return frame
 
     def start_handshake(self, client_nonce: bytes, *, iv: bytes | None = None) -> bytes:
         """Client: the START frame carrying ``client_nonce`` (16 fresh random bytes)."""
         handshake = self._require_handshake(Role.CLIENT)
+        self._codec.check_iv(iv)  # before the handshake moves: a refused call must change nothing
         return self._encode(tuya.SESS_KEY_NEG_START, handshake.start(client_nonce), None, None, iv)
 
     def finish_handshake(self, *, iv: bytes | None = None) -> bytes:
         """Client: after :class:`HandshakeResponded`, the FINISH frame; switches to the session key."""
         handshake = self._require_handshake(Role.CLIENT)
+        self._codec.check_iv(iv)
         frame = self._encode(tuya.SESS_KEY_NEG_FINISH, handshake.finish(), None, None, iv)
         assert handshake.session_key is not None
         self._codec.use_session_key(handshake.session_key)
@@ -125,6 +129,7 @@ class Session:
     def answer_handshake(self, device_nonce: bytes, *, seqno: int, iv: bytes | None = None) -> bytes:
         """Device: after :class:`HandshakeRequested`, the RESP frame carrying ``device_nonce``."""
         handshake = self._require_handshake(Role.DEVICE)
+        self._codec.check_iv(iv)
         return self._encode(tuya.SESS_KEY_NEG_RESP, handshake.respond(device_nonce), seqno, 0, iv)
 
     def _require_handshake(self, role: Role) -> Handshake:

@@ -67,7 +67,7 @@ V34: Final = _spec("3.4")
 V35: Final = _spec("3.5")
 
 SUPPORTED_VERSIONS: Final[tuple[VersionSpec, ...]] = (V31, V32, V33, V34, V35)
-_BY_TEXT: Final = {spec.text: spec for spec in SUPPORTED_VERSIONS}
+_BY_NUMBER: Final = {spec.number: spec for spec in SUPPORTED_VERSIONS}
 
 
 def version_spec(version: float | str | VersionSpec) -> VersionSpec:
@@ -79,10 +79,11 @@ def version_spec(version: float | str | VersionSpec) -> VersionSpec:
         return version
     text = str(version).strip().lstrip("v")
     try:
-        text = f"{float(text):.1f}"
+        number = float(text)
     except ValueError:
         raise LocalProtocolError(f"unsupported protocol version {version!r}") from None
-    spec = _BY_TEXT.get(text)
+    # Compare numbers, not rounded text: "3.10" is 3.1, but "3.45" is no version at all.
+    spec = _BY_NUMBER.get(number)
     if spec is None:
         supported = ", ".join(s.text for s in SUPPORTED_VERSIONS)
         raise LocalProtocolError(f"unsupported protocol version {version!r} (supported: {supported})")
