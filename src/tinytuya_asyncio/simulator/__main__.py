@@ -21,6 +21,7 @@ from tinytuya_asyncio.simulator.discovery import DiscoveryConfig, require_loopba
 from tinytuya_asyncio.simulator.fleet import Simulator, loopback_addresses, parse_versions
 from tinytuya_asyncio.simulator.limits import raise_nofile_limit
 from tinytuya_asyncio.simulator.server import ConnectionPolicy
+from tinytuya_asyncio.simulator.state import bench_nonce
 
 #: Descriptors per device: its listener, a client connection, and some slack.
 _FDS_PER_DEVICE = 3
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="default 6666,6667,7000",
     )
     parser.add_argument("--discovery-interval", type=float, default=5.0, help="seconds (default 5)")
+    parser.add_argument(
+        "--bench-fixed-nonces",
+        action="store_true",
+        help="for benchmarks only: makes session keys predictable (each 3.4/3.5 device answers"
+        " every handshake with a nonce derived from its id)",
+    )
     return parser
 
 
@@ -110,6 +117,8 @@ def _describe(sim: Simulator, args: argparse.Namespace, elapsed: float) -> str:
             f", discovery to {config.address} (ports {config.plain_port}/{config.encrypted_port},"
             f" probes on {sim.discovery.probe_port})"
         )
+    if args.bench_fixed_nonces:
+        line += ", fixed handshake nonces (benchmarks only)"
     return line
 
 
@@ -134,6 +143,9 @@ async def _populate(sim: Simulator, args: argparse.Namespace) -> None:
         await sim.add_gateway(
             children=args.children, version=args.gateway_version, host=gateway_host, policy=policy
         )
+    if args.bench_fixed_nonces:
+        for device in sim.devices:
+            device.state.fixed_nonce = bench_nonce(device.dev_id)
     if args.discovery:
         plain, encrypted, probe = args.discovery_ports
         await sim.start_discovery(

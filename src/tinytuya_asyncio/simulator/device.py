@@ -24,6 +24,8 @@ class SimulatedDevice:
     with no arguments restarts on the same address with fresh connections and session keys.
     The live state is :attr:`dps`; clients change it with CONTROL, the test with
     :meth:`push`. ``faults`` may be changed at any time; it takes effect at once.
+    ``fixed_nonce`` (16 bytes) is for benchmarks only: every 3.4/3.5 handshake is answered
+    with it instead of a random nonce, which makes session keys predictable.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class SimulatedDevice:
         faults: Faults | None = None,
         clock: Callable[[], float] = time.time,
         children: Mapping[str, Mapping[str, Any]] | None = None,
+        fixed_nonce: bytes | None = None,
     ) -> None:
         self.state = DeviceState.create(
             dev_id,
@@ -51,6 +54,7 @@ class SimulatedDevice:
             product_key=product_key,
             name=name if name is not None else f"simulated {dev_id}",
             children=children,
+            fixed_nonce=fixed_nonce,
         )
         self.faults = faults if faults is not None else Faults()
         self.stats = DeviceStats()

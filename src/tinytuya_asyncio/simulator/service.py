@@ -259,7 +259,8 @@ class DeviceConnection(asyncio.Protocol):
             codec = Codec(state.spec, state.local_key, Role.DEVICE)
             frame = codec.encode(tuya.SESS_KEY_NEG_RESP, forged, seqno, retcode=0, iv=iv)
         else:
-            frame = self._session.answer_handshake(os.urandom(_NONCE_LEN), seqno=seqno, iv=iv)
+            nonce = state.fixed_nonce if state.fixed_nonce is not None else os.urandom(_NONCE_LEN)
+            frame = self._session.answer_handshake(nonce, seqno=seqno, iv=iv)
         self._emit(frame)
 
     # -- sending ---------------------------------------------------------------------------

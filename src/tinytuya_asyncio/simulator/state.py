@@ -6,6 +6,7 @@ change it, the asyncio service (:mod:`.service`) only carries bytes to and from 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,18 @@ from tinytuya_asyncio.protocol import VersionSpec, version_spec
 
 #: Versions on which device22 behaviour exists (3.2 always has it; 3.3/3.4 optionally).
 DEVICE22_VERSIONS = frozenset({"3.2", "3.3", "3.4"})
+#: Length of a session-key negotiation nonce (3.4/3.5).
+NONCE_LEN = 16
+
+
+def bench_nonce(dev_id: str) -> bytes:
+    """The fixed handshake nonce ``--bench-fixed-nonces`` gives device ``dev_id``.
+
+    For benchmarks only: a device that always answers with the same nonce has predictable
+    session keys, which lets a client precompute every frame it sends. Real firmware (and
+    the simulator by default) draws a fresh random nonce for every connection.
+    """
+    return hashlib.sha256(b"tinytuya-asyncio bench nonce:" + dev_id.encode("utf-8")).digest()[:NONCE_LEN]
 
 
 def key_bytes(local_key: str | bytes) -> bytes:
@@ -34,6 +47,9 @@ class DeviceState:
     name: str = ""
     #: Gateway children: cid -> their live data points. Empty for a plain device.
     children: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: For benchmarks only: answer every 3.4/3.5 handshake with this nonce instead of a
+    #: random one, which makes session keys predictable (see :func:`bench_nonce`).
+    fixed_nonce: bytes | None = field(default=None, repr=False)
     #: 3.5 devices number every frame they send from one device-wide counter.
     _seqno: int = 0
 
@@ -49,12 +65,15 @@ class DeviceState:
         product_key: str = "",
         name: str = "",
         children: Mapping[str, Mapping[str, Any]] | None = None,
+        fixed_nonce: bytes | None = None,
     ) -> DeviceState:
         """Validate and build a state; 3.2 is always device22."""
         spec = version_spec(version)
         key = key_bytes(local_key)
         if spec.number > 3.1 and len(key) != 16:
             raise ValueError(f"protocol {spec.text} needs a 16-byte local key")
+        if fixed_nonce is not None and len(fixed_nonce) != NONCE_LEN:
+            raise ValueError(f"a handshake nonce is {NONCE_LEN} bytes")
         if device22 and spec.text not in DEVICE22_VERSIONS:
             raise ValueError(f"device22 mode exists on 3.2 to 3.4, not {spec.text}")
         return cls(
@@ -66,6 +85,7 @@ class DeviceState:
             product_key=product_key,
             name=name,
             children={cid: {str(k): v for k, v in c.items()} for cid, c in (children or {}).items()},
+            fixed_nonce=fixed_nonce,
         )
 
     @property
