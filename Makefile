@@ -25,9 +25,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/python -X dev -m coverage run -m pytest
-	$(BIN)/coverage combine -q || true
-	$(BIN)/coverage report
+	$(BIN)/python -X dev -m pytest -n auto --cov --cov-report=term
 
 test: lint typecheck unit
 
