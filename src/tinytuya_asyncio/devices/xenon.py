@@ -327,6 +327,8 @@ class XenonDeviceAsync:
         error dict; never raises a :class:`TuyaError`.
         """
         self._check_address()
+        if getresponse and isinstance(payload, bytes | bytearray):
+            raise LocalProtocolError("raw frames can only be sent without waiting (send())")
         link = self._link
         self.cmd_retcode = None
         try:
@@ -336,8 +338,6 @@ class XenonDeviceAsync:
                 else:
                     await link.send(payload.cmd, payload.payload)
                 return None
-            if isinstance(payload, bytes | bytearray):
-                raise LocalProtocolError("raw frames can only be sent without waiting (send())")
             rule = rule or _RULES.get(payload.cmd, ReplyRule.QUERY)
             reply = await link.request(payload.cmd, payload.payload, cid=self.cid, rule=rule)
         except TuyaError as exc:
