@@ -105,7 +105,7 @@ async def test_settings_apply_to_the_connection(simulate: SimFactory, connect_to
     sim = await simulate("3.3")
     dev = connect_to(sim, persist=True)
     await dev.status()
-    assert dev.state is ConnectionState.CONNECTED
+    states = [dev.state]
     dev.set_socketRetryLimit(3)
     dev.set_socketRetryDelay(0.5)
     dev.set_socketTimeout(1.5)
@@ -115,7 +115,8 @@ async def test_settings_apply_to_the_connection(simulate: SimFactory, connect_to
     assert (dev._link.retry_limit, dev._link.retry_delay, dev._link.timeout) == (3, 0.5, 1.5)
     dev.set_socketPersistent(False)  # closes the connection now, as tinytuya does
     await sim.wait_for_clients(0)
-    assert dev.state is ConnectionState.DISCONNECTED
+    states.append(dev.state)
+    assert states == [ConnectionState.CONNECTED, ConnectionState.DISCONNECTED]
     assert await dev.cached_status(nowait=True) is None
 
 
