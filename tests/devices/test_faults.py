@@ -306,3 +306,16 @@ def _state_seen(
 async def _wait_for_state(dev: DeviceAsync, state: ConnectionState) -> None:
     if dev.state is not state:
         await _state_seen(dev, state)
+
+
+async def test_v31_without_a_key_reads_but_cannot_write(simulate: SimFactory, connect_to: DeviceFactory) -> None:
+    """As with tinytuya: 3.1 status travels in clear; control needs the key."""
+    sim = await simulate("3.1")
+    dev = connect_to(sim, local_key="")
+    status = await bounded(dev.status())
+    assert status is not None
+    assert status["dps"] == sim.dps
+    assert err(await bounded(dev.set_value(1, True))) == str(tuya.ERR_PARAMS)
+    assert sim.dps["1"] is False
+    short = connect_to(sim, local_key="short")
+    assert err(await bounded(short.status())) == str(tuya.ERR_KEY_OR_VER)

@@ -218,3 +218,10 @@ def test_undecryptable_bodies_are_flagged_not_raised(version: str, body: bytes) 
 def test_empty_bodies_are_null_acks(version: str) -> None:
     wire = Codec(version, KEY, Role.DEVICE).encode(tuya.CONTROL, b"", 8, retcode=0, iv=IVs(version)())
     assert Codec(version, KEY, Role.CLIENT).decode(one_frame(wire)) == Message(tuya.CONTROL, 8, 0, b"")
+
+
+def test_v31_without_a_key_queries_in_clear_but_cannot_control() -> None:
+    codec = Codec("3.1", b"", Role.CLIENT)
+    assert codec.encode(tuya.DP_QUERY, b'{"gwId":"x"}', 1).count(b'{"gwId":"x"}') == 1
+    with pytest.raises(LocalProtocolError, match="16-byte"):
+        codec.encode(tuya.CONTROL, b'{"dps":{"1":true}}', 2)

@@ -246,10 +246,18 @@ def test_dps_of(result: object, expected: dict[str, Any]) -> None:
     assert dps_of(result) == expected
 
 
-def test_dps_of_data_is_a_copy() -> None:
-    reply = {"data": {"dps": {"1": True}}}
-    dps_of(reply)["1"] = False
-    assert reply == {"data": {"dps": {"1": True}}}
+def test_dps_of_returns_the_replys_own_dict() -> None:
+    """Both shapes alike: the caller decides whether to copy."""
+    nested = {"data": {"dps": {"1": True}}}
+    flat = {"dps": {"1": True}}
+    assert dps_of(nested) is nested["data"]["dps"]
+    assert dps_of(flat) is flat["dps"]
+
+
+def test_an_empty_dps_merges_nothing() -> None:
+    known = {"dps": {"1": True, "2": 5}, "t": 1}
+    merge_results(known, {"dps": {}, "t": 2})
+    assert known == {"dps": {"1": True, "2": 5}, "t": 2}
 
 
 @pytest.mark.parametrize(

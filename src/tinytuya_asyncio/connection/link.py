@@ -252,8 +252,9 @@ class DeviceLink:
         raise last
 
     async def _open(self) -> TuyaConnection:
-        if self.version.number > 3.1 and len(self._local_key) != 16:
-            raise InvalidKeyError(f"{self.name}: the local key must be 16 characters for {self.version.text}")
+        # 3.1 devices answer status queries in clear, so tinytuya allows 3.1 without a key.
+        if len(self._local_key) != 16 and (self.version.number > 3.1 or self._local_key):
+            raise InvalidKeyError(f"{self.name}: the local key must be 16 characters")
         session = Session(Role.CLIENT, self.version, self._local_key, max_payload=self.max_payload)
         return await open_connection(
             self.host,

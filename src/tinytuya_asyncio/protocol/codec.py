@@ -141,6 +141,8 @@ class Codec:
             encrypted = self._cipher.encrypt(payload, False)
             return spec.header + encrypted if with_header else encrypted
         if cmd in _V31_ENCRYPTED_CMDS[self.role]:
+            if len(self._key) != 16:
+                raise LocalProtocolError("3.1 needs the 16-byte local key to encrypt this command")
             encoded = self._cipher.encrypt(payload)  # base64 text
             return spec.version_bytes + self._v31_signature(encoded) + encoded
         return payload
