@@ -53,6 +53,7 @@ def _git_revision() -> str:
 def machine_info() -> dict[str, str]:
     """Where and with what the numbers were taken."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    # nproc: the CPUs this process may use (call this before pinning it to fewer).
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(usable),

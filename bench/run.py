@@ -159,13 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     raise_nofile_limit(_FDS_BASE + _FDS_PER_DEVICE * max(args.devices))
     config = ClientConfig(timeout=args.timeout, retry_limit=args.retry_limit, threads=args.threads)
+    machine = report.machine_info()  # before pinning narrows what this process sees
     split = None if args.no_pin else split_cpus()
     if split is not None:
         os.sched_setaffinity(0, split[0])  # before any thread starts: they inherit it
     pinning = f"client on CPUs {sorted(split[0])}, fleet on {sorted(split[1])}" if split else "none"
-    machine = report.machine_info()
     settings = {
-        "command": "python -m bench.run " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)]),
         "devices": ",".join(map(str, args.devices)),
         "modes": ",".join(args.modes),
         "runs": f"{args.runs} timed (median reported) after {args.warmup} untimed",
