@@ -13,6 +13,8 @@ caller can answer the request it belongs to instead of tearing the connection do
 
 from __future__ import annotations
 
+import binascii
+import hmac
 import struct
 from dataclasses import dataclass
 from enum import Enum
@@ -21,10 +23,18 @@ from typing import Final
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import FrameError, IntegrityError, LocalProtocolError
+from tinytuya_asyncio.protocol.crypto import GCM_TAG_LEN, KeyedCipher, hmac_sha256
 from tinytuya_asyncio.protocol.frames import Frame
 from tinytuya_asyncio.protocol.versions import Integrity, VersionSpec, version_spec
 
+# Frame layouts (facts of the wire format; tinytuya names the same struct formats).
 _RETCODE: Final = struct.Struct(">I")
+_HEADER_55AA: Final = struct.Struct(tuya.HEADER_FMT_55AA)  # prefix, seqno, cmd, length
+_HEADER_6699: Final = struct.Struct(tuya.HEADER_FMT_6699)  # prefix, reserved, seqno, cmd, length
+_CRC_TAIL: Final = struct.Struct(">II")  # CRC32, suffix
+_HMAC_LEN: Final = 32
+_SUFFIX_LEN: Final = 4
+_SUFFIX_55AA: Final = struct.unpack(">I", tuya.SUFFIX_55AA_BIN)[0]
 _V31_SIGNATURE_LEN: Final = 16
 GCM_IV_LEN: Final = 12
 #: Session-key payloads are raw nonces and HMACs: never a version header, even when the
@@ -71,7 +81,7 @@ class Message:
 class Codec:
     """Encode and decode frames for one version, one role and one (session) key."""
 
-    __slots__ = ("_cipher", "_device_key", "_key", "role", "spec")
+    __slots__ = ("_cipher", "_device_cipher", "_device_key", "_key", "role", "spec")
 
     def __init__(self, version: float | str | VersionSpec, local_key: bytes, role: Role) -> None:
         self.spec = version_spec(version)
@@ -80,7 +90,9 @@ class Codec:
             raise LocalProtocolError(f"protocol {self.spec.text} needs a 16-byte local key")
         self._device_key = local_key
         self._key = local_key
-        self._cipher = tuya.aes_cipher(local_key)
+        # 3.1 may run without a key (status travels in clear): its cipher is made on first use.
+        self._device_cipher = KeyedCipher(local_key) if len(local_key) == 16 else None
+        self._cipher = self._device_cipher
 
     def __repr__(self) -> str:
         return f"<Codec {self.spec.text} {self.role.value}>"
@@ -95,12 +107,17 @@ class Codec:
         if len(session_key) != 16:
             raise LocalProtocolError("a session key is 16 bytes")
         self._key = session_key
-        self._cipher = tuya.aes_cipher(session_key)
+        self._cipher = KeyedCipher(session_key)
 
     def use_device_key(self) -> None:
         """Go back to the device's local key (a new connection starts a new negotiation)."""
         self._key = self._device_key
-        self._cipher = tuya.aes_cipher(self._device_key)
+        self._cipher = self._device_cipher
+
+    def _keyed(self) -> KeyedCipher:
+        if self._cipher is None:
+            raise LocalProtocolError(f"protocol {self.spec.text} needs the 16-byte local key here")
+        return self._cipher
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -114,16 +131,23 @@ class Codec:
         if (retcode is None) != (self.role is Role.CLIENT):
             raise LocalProtocolError("device frames carry a retcode, client frames do not")
         self.check_iv(iv)
-        spec = self.spec
         body = self._encrypt_body(cmd, payload) if payload else b""
-        if spec.integrity is Integrity.AES_GCM:
-            return tuya.pack_message(
-                seqno, cmd, body, prefix=tuya.PREFIX_6699, key=self._key, retcode=retcode, iv=iv
-            )
+        integrity = self.spec.integrity
+        if integrity is Integrity.AES_GCM:
+            assert iv is not None
+            if retcode is not None:
+                body = _RETCODE.pack(retcode) + body
+            length = len(iv) + len(body) + GCM_TAG_LEN
+            header = _HEADER_6699.pack(tuya.PREFIX_6699, 0, seqno, cmd, length)
+            sealed = self._keyed().gcm_encrypt(iv, body, header[4:])
+            return b"".join((header, iv, sealed, tuya.SUFFIX_6699_BIN))
         if retcode is not None:
             body = _RETCODE.pack(retcode) + body
-        hmac_key = self._key if spec.integrity is Integrity.HMAC_SHA256 else None
-        return tuya.pack_message(seqno, cmd, body, prefix=tuya.PREFIX_55AA, key=hmac_key)
+        if integrity is Integrity.HMAC_SHA256:
+            head = _HEADER_55AA.pack(tuya.PREFIX_55AA, seqno, cmd, len(body) + _HMAC_LEN + _SUFFIX_LEN) + body
+            return b"".join((head, hmac_sha256(self._key, head), tuya.SUFFIX_55AA_BIN))
+        head = _HEADER_55AA.pack(tuya.PREFIX_55AA, seqno, cmd, len(body) + _CRC_TAIL.size) + body
+        return head + _CRC_TAIL.pack(binascii.crc32(head), _SUFFIX_55AA)
 
     def check_iv(self, iv: bytes | None) -> None:
         """Raise :class:`LocalProtocolError` unless ``iv`` suits this version (12 bytes on 3.5)."""
@@ -136,14 +160,12 @@ class Codec:
         if spec.number >= 3.4:
             # The version header travels inside the ciphertext (3.5 encrypts in pack_message).
             plain = spec.header + payload if with_header else payload
-            return plain if spec.integrity is Integrity.AES_GCM else self._cipher.encrypt(plain, False)
+            return plain if spec.integrity is Integrity.AES_GCM else self._keyed().ecb_encrypt(plain)
         if spec.number >= 3.2:
-            encrypted = self._cipher.encrypt(payload, False)
+            encrypted = self._keyed().ecb_encrypt(payload)
             return spec.header + encrypted if with_header else encrypted
         if cmd in _V31_ENCRYPTED_CMDS[self.role]:
-            if len(self._key) != 16:
-                raise LocalProtocolError("3.1 needs the 16-byte local key to encrypt this command")
-            encoded = self._cipher.encrypt(payload)  # base64 text
+            encoded = binascii.b2a_base64(self._keyed().ecb_encrypt(payload), newline=False)
             return spec.version_bytes + self._v31_signature(encoded) + encoded
         return payload
 
@@ -163,24 +185,44 @@ class Codec:
         spec = self.spec
         if frame.prefix != spec.prefix:
             raise FrameError(f"received a {frame.prefix:04X} frame on a {spec.text} connection")
-        keyed = spec.integrity is not Integrity.CRC32
-        from_device = self.role is Role.CLIENT
-        try:
-            unpacked = tuya.unpack_message(
-                frame.data, frame.header(), key=self._key if keyed else None, no_retcode=not from_device
-            )
-        except (tuya.DecodeError, ValueError, struct.error) as exc:
-            raise FrameError(f"malformed frame: {exc}") from exc
-        if not unpacked.crc_good:
-            raise IntegrityError(f"{spec.integrity.value} check failed on cmd {frame.cmd:#04x}")
-        retcode = unpacked.retcode if from_device else None
-        payload = unpacked.payload
+        retcode, payload = self._open(frame)
         if not payload:
             return Message(frame.cmd, frame.seqno, retcode, b"")
         plain = self._decrypt_body(payload, strip_header=frame.cmd not in _SESSION_KEY_CMDS)
         if plain is None:
             return Message(frame.cmd, frame.seqno, retcode, payload, undecryptable=True)
         return Message(frame.cmd, frame.seqno, retcode, plain)
+
+    def _open(self, frame: Frame) -> tuple[int | None, bytes]:
+        """Check the frame's integrity; its return code (device frames) and body."""
+        data = frame.data
+        integrity = self.spec.integrity
+        from_device = self.role is Role.CLIENT
+        if integrity is Integrity.AES_GCM:
+            start = _HEADER_6699.size
+            iv = data[start : start + 12]
+            plain = self._keyed().gcm_decrypt(iv, data[start + 12 : -_SUFFIX_LEN], data[4:start])
+            if plain is None:
+                raise IntegrityError(f"aes-gcm check failed on cmd {frame.cmd:#04x}")
+            if not from_device:
+                return None, plain
+            if len(plain) < _RETCODE.size:
+                raise FrameError("device frame too short for its return code")
+            return _RETCODE.unpack_from(plain)[0], plain[_RETCODE.size :]
+        tail = _HMAC_LEN + _SUFFIX_LEN if integrity is Integrity.HMAC_SHA256 else _CRC_TAIL.size
+        start = _HEADER_55AA.size
+        end = len(data) - tail
+        if end - start < (_RETCODE.size if from_device else 0):
+            raise FrameError("frame too short for its checksum")
+        if integrity is Integrity.HMAC_SHA256:
+            good = hmac.compare_digest(data[end : end + _HMAC_LEN], hmac_sha256(self._key, data[:end]))
+        else:
+            good = _CRC_TAIL.unpack_from(data, end)[0] == binascii.crc32(data[:end])
+        if not good:
+            raise IntegrityError(f"{integrity.value} check failed on cmd {frame.cmd:#04x}")
+        if not from_device:
+            return None, data[start:end]
+        return _RETCODE.unpack_from(data, start)[0], data[start + _RETCODE.size : end]
 
     def _decrypt_body(self, payload: bytes, *, strip_header: bool) -> bytes | None:
         spec = self.spec
@@ -201,7 +243,11 @@ class Codec:
             encoded = payload[3 + _V31_SIGNATURE_LEN :]
             if self.role is Role.DEVICE and signature != self._v31_signature(encoded):
                 raise IntegrityError("3.1 MD5 signature check failed")
-            return self._ecb_decrypt(encoded, base64=True)
+            try:
+                raw = binascii.a2b_base64(encoded)
+            except binascii.Error:
+                return None
+            return self._ecb_decrypt(raw)
         return payload
 
     def _strip_header(self, plain: bytes) -> bytes:
@@ -209,11 +255,8 @@ class Codec:
             return plain[len(self.spec.header) :]
         return plain
 
-    def _ecb_decrypt(self, data: bytes, *, base64: bool = False) -> bytes | None:
-        try:
-            plain = self._cipher.decrypt(data, base64, decode_text=False, verify_padding=True)
-        except (ValueError, TypeError):  # bad length, base64 or padding: wrong key or version
-            # (TypeError: tinytuya's unpad reads the last byte of an empty plaintext.)
+    def _ecb_decrypt(self, data: bytes) -> bytes | None:
+        """Decrypt, or ``None`` (wrong key or version: bad length or padding)."""
+        if self._cipher is None:
             return None
-        assert isinstance(plain, bytes)
-        return plain
+        return self._cipher.ecb_decrypt(data)

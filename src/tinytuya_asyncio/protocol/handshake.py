@@ -34,6 +34,7 @@ from typing import Final
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import HandshakeError, InvalidKeyError, LocalProtocolError
 from tinytuya_asyncio.protocol.codec import Role
+from tinytuya_asyncio.protocol.crypto import KeyedCipher
 from tinytuya_asyncio.protocol.versions import Integrity, VersionSpec
 
 NONCE_LEN: Final = 16
@@ -92,11 +93,11 @@ def derive_session_key(
 ) -> bytes:
     """The session key both ends derive from the two nonces (see the module notes)."""
     mixed = bytes(a ^ b for a, b in zip(client_nonce, device_nonce, strict=True))
-    cipher = tuya.aes_cipher(local_key)
+    cipher = KeyedCipher(local_key)
     if spec.integrity is Integrity.AES_GCM:
-        # iv + ciphertext + tag: the key is the 16 ciphertext bytes.
-        return cipher.encrypt(mixed, use_base64=False, pad=False, iv=client_nonce[:12])[12:28]
-    return cipher.encrypt(mixed, use_base64=False, pad=False)
+        # The key is the 16 ciphertext bytes (the tag that follows is dropped).
+        return cipher.gcm_encrypt(client_nonce[:12], mixed, None)[:16]
+    return cipher.ecb_encrypt(mixed, pad=False)
 
 
 def _proof(local_key: bytes, nonce: bytes) -> bytes:
