@@ -264,17 +264,23 @@ class TuyaConnection(asyncio.BufferedProtocol):
         pending = _Pending(cmd, cid, rule, self._loop.create_future())
         self.send(cmd, payload)
         self._pending = pending
+        # A loop timer rather than asyncio.timeout(): one handle, no context manager per request.
+        deadline = self._loop.call_at(self._loop.time() + timeout, self._request_expired, pending, timeout)
         try:
-            async with asyncio.timeout(timeout):
-                return await pending.future
-        except TimeoutError:
-            if pending.acked:
-                return pending.reply()
-            error = TuyaTimeoutError(f"{self._name}: no reply to cmd {cmd:#04x} within {timeout:g} s")
-            self._fatal(error)
-            raise error from None
+            return await pending.future
         finally:
+            deadline.cancel()
             self._pending = None
+
+    def _request_expired(self, pending: _Pending, timeout: float) -> None:
+        if pending.future.done():
+            return
+        if pending.acked:  # the device took the command but reported nothing: tinytuya's None
+            pending.future.set_result(pending.reply())
+            return
+        self._fatal(
+            TuyaTimeoutError(f"{self._name}: no reply to cmd {pending.cmd:#04x} within {timeout:g} s")
+        )
 
     def _on_message(self, message: Message) -> None:
         pending = self._pending

@@ -134,6 +134,7 @@ class XenonDeviceAsync:
         self._last_status: dict[str, Any] = {}
         self._have_status = False
         self._detecting = False
+        self._builder: PayloadBuilder | None = None
         self._updates = UpdateHub(self._on_updates_dropped)
         self._received: deque[dict[str, Any]] = deque(maxlen=RECEIVE_BACKLOG)
         self._receive_waiter: asyncio.Future[None] | None = None
@@ -538,14 +539,28 @@ class XenonDeviceAsync:
     # -- payloads --------------------------------------------------------------------------
 
     def _payload_builder(self) -> PayloadBuilder:
-        return PayloadBuilder(
-            version=self._spec,
-            dev_id=self.id,
-            dev_type=self.dev_type,
-            cid=self.cid,
-            parent_id=self.parent.id if self.parent else None,
-            gateway=bool(self.children),
-        )
+        """The builder for the current settings (kept until version, type or children change)."""
+        builder = self._builder
+        parent_id = self.parent.id if self.parent else None
+        gateway = bool(self.children)
+        if (
+            builder is None
+            or builder.version is not self._spec
+            or builder.dev_type != self.dev_type
+            or builder.cid != self.cid
+            or builder.parent_id != parent_id
+            or builder.gateway != gateway
+            or builder.dev_id != self.id
+        ):
+            builder = self._builder = PayloadBuilder(
+                version=self._spec,
+                dev_id=self.id,
+                dev_type=self.dev_type,
+                cid=self.cid,
+                parent_id=parent_id,
+                gateway=gateway,
+            )
+        return builder
 
     def _heartbeat_body(self) -> bytes:
         return self._payload_builder().build(tuya.HEART_BEAT, t=0)[1]

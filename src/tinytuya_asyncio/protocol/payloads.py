@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import LocalProtocolError
@@ -114,9 +114,7 @@ class PayloadBuilder:
         """
         template = self.templates().get(command)
         wire_cmd = command if template is None else template.command
-        body: dict[str, Any] = copy.deepcopy(
-            dict(_FALLBACK_BODY if template is None or template.body is None else template.body)
-        )
+        body = _copy_json(_FALLBACK_BODY if template is None or template.body is None else template.body)
         if "gwId" in body:
             body["gwId"] = gw_id if gw_id is not None else self.parent_id or self.dev_id
         if "devId" in body:
@@ -146,9 +144,18 @@ class PayloadBuilder:
         return wire_cmd, encode_json(body)
 
 
+#: One encoder for every body: building one per call costs as much as encoding.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_json(body: object) -> bytes:
     """Compact JSON as devices want it (no spaces between tokens)."""
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
+
+
+def _copy_json(template: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a template deep enough to fill in (templates nest dicts only)."""
+    return {k: _copy_json(v) if isinstance(v, Mapping) else v for k, v in template.items()}
 
 
 def is_query(command: int) -> bool:
