@@ -80,6 +80,12 @@ class Reporter:
         self._device = device
         self._sink = sink
 
+    @property
+    def enabled(self) -> bool:
+        """False when events go nowhere: callers can skip measuring what they would report."""
+        sink = self._sink if self._sink is not None else _default_sink
+        return type(sink) is not NullSink
+
     def __call__(self, name: str, /, **data: object) -> None:
         sink = self._sink if self._sink is not None else _default_sink
         if type(sink) is NullSink:

@@ -364,6 +364,13 @@ class TuyaConnection(asyncio.BufferedProtocol):
         """Close the connection (idempotent); the owner is told with ``expected=True``."""
         self._fatal(ConnectionClosedError(f"{self._name}: connection closed locally"), expected=True)
 
+    def when_closed(self, callback: Callable[[TuyaConnection], object]) -> None:
+        """Call ``callback(self)`` once the socket is gone (at once if it already is)."""
+        if self._closed.done() or self._transport is None:
+            callback(self)
+        else:
+            self._closed.add_done_callback(lambda _: callback(self))
+
     async def wait_closed(self, timeout: float = 1.0) -> None:
         """Wait until the socket is really gone (bounded)."""
         if self._transport is None and not self._closed.done():

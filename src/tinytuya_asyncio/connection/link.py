@@ -37,6 +37,7 @@ from tinytuya_asyncio.exceptions import (
 )
 from tinytuya_asyncio.metrics import Reporter
 from tinytuya_asyncio.protocol.codec import Role
+from tinytuya_asyncio.protocol.crypto import KeyedCipher
 from tinytuya_asyncio.protocol.frames import DEFAULT_MAX_PAYLOAD
 from tinytuya_asyncio.protocol.session import Session
 from tinytuya_asyncio.protocol.versions import VersionSpec
@@ -88,6 +89,7 @@ class DeviceLink:
         self.heartbeat_payload = heartbeat_payload
         self.max_payload = max_payload
         self._local_key = local_key
+        self._device_cipher: KeyedCipher | None = None
         self._report = report
         self._lock = asyncio.Lock()
         self._conn: TuyaConnection | None = None
@@ -97,6 +99,7 @@ class DeviceLink:
         self._push_handler: Callable[[Answer], None] = _ignore_push
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()  # cancelled supervisors close() awaits
+        self._closing: set[TuyaConnection] = set()  # released connections whose socket may linger
         self._attempt: asyncio.Future[TuyaConnection] | None = None
         self._wake: asyncio.Event | None = None
         self._last_error: TuyaError | None = None
@@ -143,9 +146,15 @@ class DeviceLink:
         error: TuyaError | None = None,
         retry_in: float | None = None,
     ) -> None:
-        change = StateChange(state, reason, error, retry_in)
-        if change == self._last_change:
+        last = self._last_change
+        if (
+            state is last.state
+            and reason is last.reason
+            and error is last.error
+            and retry_in == last.retry_in
+        ):
             return
+        change = StateChange(state, reason, error, retry_in)
         self._state = state
         self._last_change = change
         if reason is not None and state is not ConnectionState.CONNECTED:
@@ -170,7 +179,8 @@ class DeviceLink:
             failures = 0
             while True:
                 connection = await self._acquire()
-                started = time.perf_counter()
+                timed = self._report.enabled
+                started = time.perf_counter() if timed else 0.0
                 try:
                     reply = await connection.request(cmd, payload, cid=cid, rule=rule, timeout=self.timeout)
                 except _RETRYABLE as exc:
@@ -184,7 +194,8 @@ class DeviceLink:
                 finally:
                     if not self.persist:
                         await self._release(connection)
-                self._report("request", cmd=cmd, duration=time.perf_counter() - started)
+                if timed:
+                    self._report("request", cmd=cmd, duration=time.perf_counter() - started)
                 return reply
 
     async def send(self, cmd: int, payload: bytes) -> None:
@@ -255,7 +266,14 @@ class DeviceLink:
         # 3.1 devices answer status queries in clear, so tinytuya allows 3.1 without a key.
         if len(self._local_key) != 16 and (self.version.number > 3.1 or self._local_key):
             raise InvalidKeyError(f"{self.name}: the local key must be 16 characters")
-        session = Session(Role.CLIENT, self.version, self._local_key, max_payload=self.max_payload)
+        session = Session(
+            Role.CLIENT,
+            self.version,
+            self._local_key,
+            max_payload=self.max_payload,
+            device_cipher=self._device_cipher,
+        )
+        self._device_cipher = session.device_cipher  # built once per device, not per connection
         return await open_connection(
             self.host,
             self.port,
@@ -280,7 +298,9 @@ class DeviceLink:
         if self._conn is connection:
             self._conn = None
         connection.close()
-        await connection.wait_closed()
+        # The socket goes within a loop iteration; close() waits for the ones still going.
+        self._closing.add(connection)
+        connection.when_closed(self._closing.discard)
         if self._conn is None and self._supervisor is None:
             self._set_state(ConnectionState.DISCONNECTED)
 
@@ -420,6 +440,8 @@ class DeviceLink:
         stopping, self._stopping = self._stopping, set()
         if stopping:
             await asyncio.wait(stopping)
+        for closing in list(self._closing):
+            await closing.wait_closed()
         self._set_state(ConnectionState.CLOSED)
 
 

@@ -299,13 +299,15 @@ class XenonDeviceAsync:
 
     def _absorb(self, result: dict[str, Any], *, pushed: bool) -> None:
         """Cache a decoded frame (as tinytuya's ``_cache_response``) and publish an update."""
-        dps = dps_of(result)
-        known = dps_of(self._historic_status)
-        changed = dict(dps) if pushed else changed_dps(known, dps)
+        if self._updates:
+            dps = dps_of(result)
+            changed = dict(dps) if pushed else changed_dps(dps_of(self._historic_status), dps)
+        else:
+            changed = {}  # nobody listens: only the caches need the frame
         merge_results(self._historic_status, result)
         if self.socketPersistent and self._link.connected:
             merge_results(self._last_status, result)
-        if changed and self._updates:
+        if changed:
             self._updates.publish(
                 DeviceUpdate(
                     device_id=self.id,

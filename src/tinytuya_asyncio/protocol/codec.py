@@ -83,7 +83,16 @@ class Codec:
 
     __slots__ = ("_cipher", "_device_cipher", "_device_key", "_key", "role", "spec")
 
-    def __init__(self, version: float | str | VersionSpec, local_key: bytes, role: Role) -> None:
+    def __init__(
+        self,
+        version: float | str | VersionSpec,
+        local_key: bytes,
+        role: Role,
+        *,
+        device_cipher: KeyedCipher | None = None,
+    ) -> None:
+        """``device_cipher``: a :class:`KeyedCipher` for ``local_key`` kept by the caller, so
+        that a new connection does not rebuild it."""
         self.spec = version_spec(version)
         self.role = role
         if self.spec.number > 3.1 and len(local_key) != 16:
@@ -91,7 +100,9 @@ class Codec:
         self._device_key = local_key
         self._key = local_key
         # 3.1 may run without a key (status travels in clear): its cipher is made on first use.
-        self._device_cipher = KeyedCipher(local_key) if len(local_key) == 16 else None
+        if device_cipher is None and len(local_key) == 16:
+            device_cipher = KeyedCipher(local_key)
+        self._device_cipher = device_cipher
         self._cipher = self._device_cipher
 
     def __repr__(self) -> str:
@@ -113,6 +124,11 @@ class Codec:
         """Go back to the device's local key (a new connection starts a new negotiation)."""
         self._key = self._device_key
         self._cipher = self._device_cipher
+
+    @property
+    def device_cipher(self) -> KeyedCipher | None:
+        """The cipher for the device's local key (``None`` for a 3.1 codec without one)."""
+        return self._device_cipher
 
     def _keyed(self) -> KeyedCipher:
         if self._cipher is None:

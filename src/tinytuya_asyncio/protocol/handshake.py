@@ -89,11 +89,16 @@ HANDSHAKE_COMMANDS: Final = frozenset(STEP_COMMANDS.values())
 
 
 def derive_session_key(
-    spec: VersionSpec, local_key: bytes, client_nonce: bytes, device_nonce: bytes
+    spec: VersionSpec,
+    local_key: bytes,
+    client_nonce: bytes,
+    device_nonce: bytes,
+    *,
+    cipher: KeyedCipher | None = None,
 ) -> bytes:
     """The session key both ends derive from the two nonces (see the module notes)."""
     mixed = bytes(a ^ b for a, b in zip(client_nonce, device_nonce, strict=True))
-    cipher = KeyedCipher(local_key)
+    cipher = cipher or KeyedCipher(local_key)
     if spec.integrity is Integrity.AES_GCM:
         # The key is the 16 ciphertext bytes (the tag that follows is dropped).
         return cipher.gcm_encrypt(client_nonce[:12], mixed, None)[:16]
@@ -107,9 +112,20 @@ def _proof(local_key: bytes, nonce: bytes) -> bytes:
 class Handshake:
     """One negotiation, in one role. Payloads in and out; framing is the codec's job."""
 
-    __slots__ = ("_client_nonce", "_device_nonce", "_local_key", "role", "session_key", "spec", "state")
+    __slots__ = (
+        "_cipher",
+        "_client_nonce",
+        "_device_nonce",
+        "_local_key",
+        "role",
+        "session_key",
+        "spec",
+        "state",
+    )
 
-    def __init__(self, role: Role, spec: VersionSpec, local_key: bytes) -> None:
+    def __init__(
+        self, role: Role, spec: VersionSpec, local_key: bytes, *, cipher: KeyedCipher | None = None
+    ) -> None:
         if not spec.needs_session_key:
             raise LocalProtocolError(f"protocol {spec.text} has no session-key negotiation")
         self.role = role
@@ -117,6 +133,7 @@ class Handshake:
         self.state = HandshakeState.IDLE
         self.session_key: bytes | None = None
         self._local_key = local_key
+        self._cipher = cipher  # the local key's cipher, when the caller keeps one
         self._client_nonce = b""
         self._device_nonce = b""
 
@@ -155,7 +172,7 @@ class Handshake:
         """Client: the FINISH payload; derives :attr:`session_key`."""
         self._advance(HandshakeEvent.SEND_FINISH)
         self.session_key = derive_session_key(
-            self.spec, self._local_key, self._client_nonce, self._device_nonce
+            self.spec, self._local_key, self._client_nonce, self._device_nonce, cipher=self._cipher
         )
         return _proof(self._local_key, self._device_nonce)
 
@@ -184,7 +201,7 @@ class Handshake:
         if not hmac.compare_digest(payload[:_HMAC_LEN], _proof(self._local_key, self._device_nonce)):
             raise self._fail(InvalidKeyError("client failed to prove the local key"))
         self.session_key = derive_session_key(
-            self.spec, self._local_key, self._client_nonce, self._device_nonce
+            self.spec, self._local_key, self._client_nonce, self._device_nonce, cipher=self._cipher
         )
 
 

@@ -24,6 +24,7 @@ from tinytuya_asyncio.exceptions import (
     RemoteProtocolError,
 )
 from tinytuya_asyncio.protocol.codec import Codec, Message, Role
+from tinytuya_asyncio.protocol.crypto import KeyedCipher
 from tinytuya_asyncio.protocol.events import (
     BytesDiscarded,
     Event,
@@ -58,19 +59,31 @@ class Session:
         local_key: bytes,
         *,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
+        device_cipher: KeyedCipher | None = None,
     ) -> None:
+        """``device_cipher`` reuses a caller's :class:`KeyedCipher` for ``local_key`` (one per
+        device rather than one per connection)."""
         self.spec = version_spec(version)
         self.role = role
-        self._codec = Codec(self.spec, local_key, role)
+        self._codec = Codec(self.spec, local_key, role, device_cipher=device_cipher)
         self._reader = FrameReader(max_payload)
         self._pending: deque[Frame] = deque()
         self._discarded_seen = 0
-        self._handshake = Handshake(role, self.spec, local_key) if self.spec.needs_session_key else None
+        self._handshake = (
+            Handshake(role, self.spec, local_key, cipher=self._codec.device_cipher)
+            if self.spec.needs_session_key
+            else None
+        )
         #: The sequence number the next frame sent without an explicit one will carry.
         self.next_seqno = 1
 
     def __repr__(self) -> str:
         return f"<Session {self.spec.text} {self.role.value} {self.handshake_state.value}>"
+
+    @property
+    def device_cipher(self) -> KeyedCipher | None:
+        """The cipher for the local key, to pass to the next session with this device."""
+        return self._codec.device_cipher
 
     @property
     def established(self) -> bool:
