@@ -289,13 +289,19 @@ class _EventCounter(CounterSink):
 
 
 def _state_seen(
-    dev: DeviceAsync, state: ConnectionState, *, retry_in: bool = False
+    dev: DeviceAsync,
+    state: ConnectionState,
+    *,
+    retry_in: bool = False,
+    reason: DisconnectReason | None = None,
 ) -> asyncio.Future[StateChange]:
-    """A future resolved by the next change to ``state`` (with a backoff delay if ``retry_in``)."""
+    """A future resolved by the next change to ``state`` (with a backoff delay if ``retry_in``,
+    for ``reason`` if given)."""
     future: asyncio.Future[StateChange] = asyncio.get_running_loop().create_future()
 
     def listener(change: StateChange) -> None:
-        if change.state is state and (not retry_in or change.retry_in) and not future.done():
+        wanted = (not retry_in or change.retry_in) and (reason is None or change.reason is reason)
+        if change.state is state and wanted and not future.done():
             future.set_result(change)
             remove()
 
@@ -308,7 +314,9 @@ async def _wait_for_state(dev: DeviceAsync, state: ConnectionState) -> None:
         await _state_seen(dev, state)
 
 
-async def test_v31_without_a_key_reads_but_cannot_write(simulate: SimFactory, connect_to: DeviceFactory) -> None:
+async def test_v31_without_a_key_reads_but_cannot_write(
+    simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
     """As with tinytuya: 3.1 status travels in clear; control needs the key."""
     sim = await simulate("3.1")
     dev = connect_to(sim, local_key="")
@@ -319,3 +327,37 @@ async def test_v31_without_a_key_reads_but_cannot_write(simulate: SimFactory, co
     assert sim.dps["1"] is False
     short = connect_to(sim, local_key="short")
     assert err(await bounded(short.status())) == str(tuya.ERR_KEY_OR_VER)
+
+
+@pytest.mark.parametrize("version", ["3.4", "3.5"])
+async def test_integrity_failure_renews_the_session_key(
+    version: str, simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    sim = await simulate(version)
+    dev = connect_to(sim, persist=True, backoff=Backoff(floor=0.01, cap=0.02))
+    assert err(await bounded(dev.status())) is None
+    assert sim.stats.handshakes == 1
+    sim.faults.corrupt_integrity = True
+    reconnected = _state_seen(dev, ConnectionState.CONNECTED)
+    await sim.push({"1": True})  # a forged-looking frame on the live session
+    sim.faults.clear()
+    await bounded(reconnected)
+    assert sim.stats.handshakes == 2  # a fresh connection and a new session key
+    result = await bounded(dev.status())
+    assert result is not None
+    assert result["dps"]["1"] is True
+
+
+async def test_bad_key_backs_off_to_the_cap(simulate: SimFactory, connect_to: DeviceFactory) -> None:
+    sim = await simulate("3.4")
+    dev = connect_to(sim, persist=True, backoff=Backoff(floor=0.01, cap=40))
+    assert err(await bounded(dev.status())) is None
+    sim.faults.reject_handshake = True  # from now on the device proves a different key
+    capped = _state_seen(dev, ConnectionState.RECONNECTING, retry_in=True, reason=DisconnectReason.BAD_KEY)
+    await sim.stop()
+    await sim.start()
+    change = await bounded(capped)
+    assert change.reason is DisconnectReason.BAD_KEY
+    assert change.retry_in is not None
+    assert change.retry_in >= 40 * 0.75  # straight to the cap: retrying fast cannot help
+    assert err(await bounded(dev.status())) == str(tuya.ERR_KEY_OR_VER)  # fails fast, as a key error
