@@ -81,7 +81,17 @@ class Message:
 class Codec:
     """Encode and decode frames for one version, one role and one (session) key."""
 
-    __slots__ = ("_cipher", "_device_cipher", "_device_key", "_key", "role", "spec")
+    __slots__ = (
+        "_cipher",
+        "_client",
+        "_device_cipher",
+        "_device_key",
+        "_gcm",
+        "_hmac",
+        "_key",
+        "role",
+        "spec",
+    )
 
     def __init__(
         self,
@@ -95,6 +105,10 @@ class Codec:
         that a new connection does not rebuild it."""
         self.spec = version_spec(version)
         self.role = role
+        # Per-frame checks read these booleans rather than enum members (cheaper, every frame).
+        self._client = role is Role.CLIENT
+        self._gcm = self.spec.integrity is Integrity.AES_GCM
+        self._hmac = self.spec.integrity is Integrity.HMAC_SHA256
         if self.spec.number > 3.1 and len(local_key) != 16:
             raise LocalProtocolError(f"protocol {self.spec.text} needs a 16-byte local key")
         self._device_key = local_key
@@ -144,13 +158,12 @@ class Codec:
 
         A device passes its ``retcode`` (0 for success); a client passes none.
         """
-        if (retcode is None) != (self.role is Role.CLIENT):
+        if (retcode is None) != self._client:
             raise LocalProtocolError("device frames carry a retcode, client frames do not")
-        self.check_iv(iv)
         body = self._encrypt_body(cmd, payload) if payload else b""
-        integrity = self.spec.integrity
-        if integrity is Integrity.AES_GCM:
-            assert iv is not None
+        if self._gcm:
+            if iv is None or len(iv) != GCM_IV_LEN:
+                raise LocalProtocolError("3.5 frames need a 12-byte random IV")
             if retcode is not None:
                 body = _RETCODE.pack(retcode) + body
             length = len(iv) + len(body) + GCM_TAG_LEN
@@ -159,7 +172,7 @@ class Codec:
             return b"".join((header, iv, sealed, tuya.SUFFIX_6699_BIN))
         if retcode is not None:
             body = _RETCODE.pack(retcode) + body
-        if integrity is Integrity.HMAC_SHA256:
+        if self._hmac:
             head = _HEADER_55AA.pack(tuya.PREFIX_55AA, seqno, cmd, len(body) + _HMAC_LEN + _SUFFIX_LEN) + body
             return b"".join((head, hmac_sha256(self._key, head), tuya.SUFFIX_55AA_BIN))
         head = _HEADER_55AA.pack(tuya.PREFIX_55AA, seqno, cmd, len(body) + _CRC_TAIL.size) + body
@@ -167,7 +180,7 @@ class Codec:
 
     def check_iv(self, iv: bytes | None) -> None:
         """Raise :class:`LocalProtocolError` unless ``iv`` suits this version (12 bytes on 3.5)."""
-        if self.spec.integrity is Integrity.AES_GCM and (iv is None or len(iv) != GCM_IV_LEN):
+        if self._gcm and (iv is None or len(iv) != GCM_IV_LEN):
             raise LocalProtocolError("3.5 frames need a 12-byte random IV")
 
     def _encrypt_body(self, cmd: int, payload: bytes) -> bytes:

@@ -44,6 +44,7 @@ class Session:
     __slots__ = (
         "_codec",
         "_discarded_seen",
+        "_established",
         "_handshake",
         "_pending",
         "_reader",
@@ -76,6 +77,7 @@ class Session:
         )
         #: The sequence number the next frame sent without an explicit one will carry.
         self.next_seqno = 1
+        self._established = self._handshake is None  # settles once: a session never un-establishes
 
     def __repr__(self) -> str:
         return f"<Session {self.spec.text} {self.role.value} {self.handshake_state.value}>"
@@ -88,7 +90,11 @@ class Session:
     @property
     def established(self) -> bool:
         """True when application commands may flow (always, before 3.4)."""
-        return self._handshake is None or self._handshake.state is HandshakeState.ESTABLISHED
+        if self._established:
+            return True
+        assert self._handshake is not None
+        self._established = self._handshake.state is HandshakeState.ESTABLISHED
+        return self._established
 
     @property
     def handshake_state(self) -> HandshakeState:
@@ -115,7 +121,7 @@ class Session:
     def _encode(
         self, cmd: int, payload: bytes, seqno: int | None, retcode: int | None, iv: bytes | None
     ) -> bytes:
-        if self.role is Role.DEVICE and retcode is None:
+        if retcode is None and self.role is Role.DEVICE:
             retcode = 0
         frame = self._codec.encode(
             cmd, payload, self.next_seqno if seqno is None else seqno, retcode=retcode, iv=iv
