@@ -212,21 +212,22 @@ class TuyaConnection(asyncio.BufferedProtocol):
         started = time.perf_counter()
         waiter = self._handshake_waiter = self._loop.create_future()
         self._write(self._session.start_handshake(os.urandom(_NONCE_LEN), iv=self._iv()))
+        deadline = self._loop.call_at(self._loop.time() + timeout, self._handshake_expired)
         try:
-            async with asyncio.timeout(timeout):
-                await waiter
-        except TimeoutError:
-            error = HandshakeTimeoutError(f"{self._name}: no answer to session key negotiation")
-            self._fatal(error)
-            raise error from None
+            await waiter
         except ConnectionClosedError as exc:
             raise HandshakeError(
                 f"{self._name}: device closed the connection during session key negotiation: "
                 "check key and version"
             ) from exc
         finally:
+            deadline.cancel()
             self._handshake_waiter = None
         self._report("handshake", duration=time.perf_counter() - started)
+
+    def _handshake_expired(self) -> None:
+        if self._handshake_waiter is not None and not self._handshake_waiter.done():
+            self._fatal(HandshakeTimeoutError(f"{self._name}: no answer to session key negotiation"))
 
     def _finish_handshake(self) -> None:
         self._write(self._session.finish_handshake(iv=self._iv()))

@@ -15,7 +15,7 @@ import hmac
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 BLOCK: Final = 16
@@ -39,34 +39,52 @@ def pkcs7_unpad(data: bytes) -> bytes | None:
 
 
 class KeyedCipher:
-    """AES under one key: ECB with kept contexts, GCM with a kept AEAD object."""
+    """AES under one key: ECB with kept contexts, GCM with a kept AEAD object.
 
-    __slots__ = ("_decryptor", "_encryptor", "_gcm")
+    Each part is built on first use: a 3.5 session only ever needs GCM, a 3.4 one only ECB.
+    """
+
+    __slots__ = ("_decryptor", "_encryptor", "_gcm", "_key")
 
     def __init__(self, key: bytes) -> None:
-        ecb = Cipher(algorithms.AES(key), modes.ECB())  # noqa: S305 - ECB is what the Tuya protocol uses
-        self._encryptor = ecb.encryptor()
-        self._decryptor = ecb.decryptor()
-        self._gcm = AESGCM(key)
+        self._key = key
+        self._encryptor: CipherContext | None = None
+        self._decryptor: CipherContext | None = None
+        self._gcm: AESGCM | None = None
+
+    def _ecb(self) -> Cipher[modes.ECB]:
+        return Cipher(algorithms.AES(self._key), modes.ECB())  # noqa: S305 - ECB is what the Tuya protocol uses
 
     def ecb_encrypt(self, data: bytes, *, pad: bool = True) -> bytes:
         """AES-ECB of ``data`` (PKCS#7-padded unless ``pad=False``, which needs whole blocks)."""
-        return self._encryptor.update(pkcs7_pad(data) if pad else data)
+        encryptor = self._encryptor
+        if encryptor is None:
+            encryptor = self._encryptor = self._ecb().encryptor()
+        return encryptor.update(pkcs7_pad(data) if pad else data)
 
     def ecb_decrypt(self, data: bytes) -> bytes | None:
         """Decrypt and unpad, or ``None`` when the length or padding shows a wrong key."""
         if not data or len(data) % BLOCK:
             return None
-        return pkcs7_unpad(self._decryptor.update(data))
+        decryptor = self._decryptor
+        if decryptor is None:
+            decryptor = self._decryptor = self._ecb().decryptor()
+        return pkcs7_unpad(decryptor.update(data))
+
+    def _aead(self) -> AESGCM:
+        gcm = self._gcm
+        if gcm is None:
+            gcm = self._gcm = AESGCM(self._key)
+        return gcm
 
     def gcm_encrypt(self, iv: bytes, data: bytes, aad: bytes | None) -> bytes:
         """Ciphertext followed by the 16-byte tag."""
-        return self._gcm.encrypt(iv, data, aad)
+        return self._aead().encrypt(iv, data, aad)
 
     def gcm_decrypt(self, iv: bytes, data_and_tag: bytes, aad: bytes | None) -> bytes | None:
         """The plaintext, or ``None`` when the tag does not verify."""
         try:
-            return self._gcm.decrypt(iv, data_and_tag, aad)
+            return self._aead().decrypt(iv, data_and_tag, aad)
         except InvalidTag:
             return None
 
