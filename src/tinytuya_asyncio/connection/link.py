@@ -93,7 +93,6 @@ class DeviceLink:
         self._report = report
         self._lock = asyncio.Lock()
         self._conn: TuyaConnection | None = None
-        self._state = ConnectionState.DISCONNECTED
         self._last_change = StateChange(ConnectionState.DISCONNECTED)
         self._state_listeners: list[Callable[[StateChange], None]] = []
         self._push_handler: Callable[[Answer], None] = _ignore_push
@@ -108,13 +107,13 @@ class DeviceLink:
         self._flaps = 0
 
     def __repr__(self) -> str:
-        return f"<DeviceLink {self.name} {self.version.text} {self._state.value}>"
+        return f"<DeviceLink {self.name} {self.version.text} {self.state.value}>"
 
     # -- observation ---------------------------------------------------------------------
 
     @property
     def state(self) -> ConnectionState:
-        return self._state
+        return self._last_change.state
 
     @property
     def last_change(self) -> StateChange:
@@ -154,9 +153,7 @@ class DeviceLink:
             and retry_in == last.retry_in
         ):
             return
-        change = StateChange(state, reason, error, retry_in)
-        self._state = state
-        self._last_change = change
+        change = self._last_change = StateChange(state, reason, error, retry_in)
         if reason is not None and state is not ConnectionState.CONNECTED:
             self._report("disconnect", reason=reason.value)
         for listener in list(self._state_listeners):
@@ -193,7 +190,7 @@ class DeviceLink:
                     continue
                 finally:
                     if not self.persist:
-                        await self._release(connection)
+                        self._release(connection)
                 if timed:
                     self._report("request", cmd=cmd, duration=time.perf_counter() - started)
                 return reply
@@ -213,12 +210,12 @@ class DeviceLink:
                 write(connection)
             finally:
                 if not self.persist:
-                    await self._release(connection)
+                    self._release(connection)
 
     async def release(self) -> None:
         """Close a non-persistent link's connection after a ``receive()``."""
         if not self.persist and self._conn is not None and not self._lock.locked():
-            await self._release(self._conn)
+            self._release(self._conn)
 
     # -- connections ---------------------------------------------------------------------
 
@@ -294,7 +291,7 @@ class DeviceLink:
             connection.start_heartbeat(self.heartbeat_interval, self.heartbeat_timeout or self.timeout)
         self._set_state(ConnectionState.CONNECTED)
 
-    async def _release(self, connection: TuyaConnection) -> None:
+    def _release(self, connection: TuyaConnection) -> None:
         if self._conn is connection:
             self._conn = None
         connection.close()
