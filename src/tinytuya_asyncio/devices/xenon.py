@@ -32,7 +32,7 @@ from tinytuya_asyncio.exceptions import LocalProtocolError, TuyaError
 from tinytuya_asyncio.metrics import MetricsSink, Reporter
 from tinytuya_asyncio.protocol.dps import changed_dps, dps_of, merge_results
 from tinytuya_asyncio.protocol.payloads import PayloadBuilder
-from tinytuya_asyncio.protocol.results import is_data_unvalid
+from tinytuya_asyncio.protocol.results import is_data_unvalid, result_cid
 from tinytuya_asyncio.protocol.versions import VersionSpec, version_spec
 
 _LOGGER = logging.getLogger(__name__)
@@ -286,9 +286,7 @@ class XenonDeviceAsync:
         """The registered child a result is about; tags the result as tinytuya does."""
         if not self.children:
             return None
-        cid = result.get("cid")
-        if cid is None and isinstance(result.get("data"), dict):
-            cid = result["data"].get("cid")
+        cid = result_cid(result)
         if cid is None:
             return None
         for child in self.children.values():
