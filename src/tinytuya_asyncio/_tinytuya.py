@@ -158,11 +158,6 @@ def error_json(number: int | None, payload: object = None) -> dict[str, Any]:
     return cast("dict[str, Any]", _tt.error_json(number, payload))
 
 
-def merge_dps_results(dest: dict[str, Any], src: object) -> None:
-    """tinytuya's merge of one decoded response into an accumulated one (in place)."""
-    _tt.merge_dps_results(dest, src)
-
-
 def decrypt_udp(datagram: bytes) -> str:
     """Decrypt any discovery broadcast format to its JSON text."""
     return cast("str", _tt.decrypt_udp(datagram))

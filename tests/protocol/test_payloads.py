@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import tinytuya
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from tests.protocol import reference
 from tests.protocol.helpers import KEY, VERSIONS
@@ -274,3 +276,23 @@ def test_an_empty_dps_merges_nothing() -> None:
 )
 def test_changed_dps(before: dict[str, Any], update: dict[str, Any], expected: dict[str, Any]) -> None:
     assert changed_dps(before, update) == expected
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["a", "b"]))
+_dps = st.dictionaries(st.sampled_from(["1", "2", "3"]), _scalars, max_size=3)
+_replies = st.dictionaries(
+    st.sampled_from(["dps", "data", "t", "devId", "cid", "Err"]),
+    st.one_of(_scalars, _dps, st.fixed_dictionaries({"dps": _dps}, optional={"cid": st.just("c")})),
+    max_size=4,
+)
+
+
+@given(dest=_replies, src=_replies)
+def test_merge_results_matches_tinytuya_on_any_reply(dest: dict[str, Any], src: dict[str, Any]) -> None:
+    """Same result as tinytuya's merge, except the documented case of an empty ``dps``."""
+    assume(src.get("dps") != {})
+    theirs = json.loads(json.dumps(dest))
+    tinytuya.merge_dps_results(theirs, json.loads(json.dumps(src)))
+    ours = json.loads(json.dumps(dest))
+    merge_results(ours, json.loads(json.dumps(src)))
+    assert ours == theirs

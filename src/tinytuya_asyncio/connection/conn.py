@@ -86,13 +86,24 @@ class Reply:
 
 
 class _Pending:
-    __slots__ = ("acked", "answers", "cid", "cmd", "future", "rule")
+    __slots__ = ("acked", "answers", "cid", "cmd", "deadline", "future", "rule", "timeout")
 
-    def __init__(self, cmd: int, cid: str | None, rule: ReplyRule, future: asyncio.Future[Reply]) -> None:
+    def __init__(
+        self,
+        cmd: int,
+        cid: str | None,
+        rule: ReplyRule,
+        future: asyncio.Future[Reply],
+        *,
+        deadline: float,
+        timeout: float,
+    ) -> None:
         self.cmd = cmd
         self.cid = cid
         self.rule = rule
         self.future = future
+        self.deadline = deadline
+        self.timeout = timeout
         self.acked = False
         self.answers: list[Answer] = []
 
@@ -152,6 +163,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._heartbeat_timeout = 0.0
         self._heartbeat_timer: asyncio.TimerHandle | None = None
         self._heartbeat_deadline: asyncio.TimerHandle | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None
         self._debug = _LOGGER.isEnabledFor(logging.DEBUG)
 
     def __repr__(self) -> str:
@@ -181,7 +193,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         session = self._session
         session.receive_data(data)
         try:
-            for event in session.events():
+            while (event := session.next_event()) is not None:
                 if type(event) is MessageReceived:
                     self._on_message(event.message)
                 elif type(event) is HandshakeResponded:
@@ -262,26 +274,39 @@ class TuyaConnection(asyncio.BufferedProtocol):
         """
         if self._pending is not None:
             raise RuntimeError("one request at a time per connection")  # the link serializes
-        pending = _Pending(cmd, cid, rule, self._loop.create_future())
+        loop = self._loop
+        pending = _Pending(
+            cmd, cid, rule, loop.create_future(), deadline=loop.time() + timeout, timeout=timeout
+        )
         self.send(cmd, payload)
         self._pending = pending
-        # A loop timer rather than asyncio.timeout(): one handle, no context manager per request.
-        deadline = self._loop.call_at(self._loop.time() + timeout, self._request_expired, pending, timeout)
+        timer = self._deadline_timer
+        if timer is None or timer.when() > pending.deadline:
+            if timer is not None:
+                timer.cancel()
+            self._deadline_timer = loop.call_at(pending.deadline, self._deadline_due)
         try:
             return await pending.future
         finally:
-            deadline.cancel()
             self._pending = None
 
-    def _request_expired(self, pending: _Pending, timeout: float) -> None:
-        if pending.future.done():
+    def _deadline_due(self) -> None:
+        # One timer per connection, left armed between requests and re-aimed when it fires,
+        # instead of a timer created and cancelled for every request.
+        self._deadline_timer = None
+        pending = self._pending
+        if pending is None or pending.future.done():
             return
-        if pending.acked:  # the device took the command but reported nothing: tinytuya's None
+        if self._loop.time() < pending.deadline:
+            self._deadline_timer = self._loop.call_at(pending.deadline, self._deadline_due)
+        elif pending.acked:  # the device took the command but reported nothing: tinytuya's None
             pending.future.set_result(pending.reply())
-            return
-        self._fatal(
-            TuyaTimeoutError(f"{self._name}: no reply to cmd {pending.cmd:#04x} within {timeout:g} s")
-        )
+        else:
+            self._fatal(
+                TuyaTimeoutError(
+                    f"{self._name}: no reply to cmd {pending.cmd:#04x} within {pending.timeout:g} s"
+                )
+            )
 
     def _on_message(self, message: Message) -> None:
         pending = self._pending
@@ -387,10 +412,10 @@ class TuyaConnection(asyncio.BufferedProtocol):
         if self._error is not None:
             return
         self._error = error
-        for timer in (self._heartbeat_timer, self._heartbeat_deadline):
+        for timer in (self._heartbeat_timer, self._heartbeat_deadline, self._deadline_timer):
             if timer is not None:
                 timer.cancel()
-        self._heartbeat_timer = self._heartbeat_deadline = None
+        self._heartbeat_timer = self._heartbeat_deadline = self._deadline_timer = None
         for waiter in (self._pending.future if self._pending else None, self._handshake_waiter):
             if waiter is not None and not waiter.done():
                 waiter.set_exception(error)

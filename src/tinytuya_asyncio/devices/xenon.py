@@ -353,7 +353,7 @@ class XenonDeviceAsync:
         self.cmd_retcode = first.message.retcode
         if is_data_unvalid(first.message):
             return self._on_data_unvalid()
-        result = dict(first.result)
+        result = first.result  # decoded for this reply alone: ours to keep
         for answer in reply.answers[1:]:  # a status split over several frames
             merge_results(result, answer.result)
         if "Err" in result:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tinytuya_asyncio import _tinytuya as tuya
-
 
 def merge_results(dest: dict[str, Any], src: object) -> dict[str, Any]:
     """Merge one decoded reply into an accumulated one, in place, as tinytuya does.
@@ -14,10 +12,29 @@ def merge_results(dest: dict[str, Any], src: object) -> dict[str, Any]:
     ``dps`` (and ``data.dps`` of 3.4+ replies) are merged key by key; other keys are replaced;
     error dicts are ignored. Returns ``dest``. One difference: a reply with an empty ``dps``
     adds nothing (tinytuya's merge would replace everything known with ``{}``).
+    ``tests/protocol/test_payloads.py`` pins the equivalence with tinytuya's
+    ``merge_dps_results``; this one merges with ``dict.update``, as it runs on every frame.
     """
-    if isinstance(src, Mapping) and src.get("dps") == {}:
-        src = {k: v for k, v in src.items() if k != "dps"}
-    tuya.merge_dps_results(dest, src)
+    # isinstance(..., dict), not Mapping: decoded JSON is dicts, and ABC checks are slow per frame.
+    if not src or not isinstance(src, dict) or "Error" in src or "Err" in src:
+        return dest
+    for key, value in src.items():
+        if key == "dps" and isinstance(value, dict):
+            if value:
+                known = dest.get("dps")
+                if isinstance(known, dict):
+                    known.update(value)
+                else:
+                    dest["dps"] = dict(value)
+        elif key == "data" and value and isinstance(value, dict) and isinstance(value.get("dps"), dict):
+            data = dest.get("data")
+            if not isinstance(data, dict):
+                data = dest["data"] = {"dps": {}}
+            if not isinstance(data.get("dps"), dict):
+                data["dps"] = {}
+            data["dps"].update(value["dps"])
+        else:
+            dest[key] = value
     return dest
 
 
@@ -26,13 +43,13 @@ def dps_of(result: object) -> dict[str, Any]:
 
     Returns the reply's own dict, not a copy: copy it to keep it.
     """
-    if not isinstance(result, Mapping) or "Err" in result:
+    if not isinstance(result, dict) or "Err" in result:
         return {}
     dps = result.get("dps")
     if isinstance(dps, dict):
         return dps
     data = result.get("data")
-    if isinstance(data, Mapping) and isinstance(data.get("dps"), dict):
+    if isinstance(data, dict) and isinstance(data.get("dps"), dict):
         return data["dps"]  # type: ignore[no-any-return]
     return {}
 

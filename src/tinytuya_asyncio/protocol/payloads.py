@@ -155,7 +155,7 @@ def encode_json(body: object) -> bytes:
 
 def _copy_json(template: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a template deep enough to fill in (templates nest dicts only)."""
-    return {k: _copy_json(v) if isinstance(v, Mapping) else v for k, v in template.items()}
+    return {k: _copy_json(v) if isinstance(v, dict) else v for k, v in template.items()}
 
 
 def is_query(command: int) -> bool:

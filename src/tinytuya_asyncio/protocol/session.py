@@ -43,6 +43,7 @@ class Session:
 
     __slots__ = (
         "_codec",
+        "_device",
         "_discarded_seen",
         "_established",
         "_handshake",
@@ -78,6 +79,7 @@ class Session:
         #: The sequence number the next frame sent without an explicit one will carry.
         self.next_seqno = 1
         self._established = self._handshake is None  # settles once: a session never un-establishes
+        self._device = role is Role.DEVICE
 
     def __repr__(self) -> str:
         return f"<Session {self.spec.text} {self.role.value} {self.handshake_state.value}>"
@@ -121,7 +123,7 @@ class Session:
     def _encode(
         self, cmd: int, payload: bytes, seqno: int | None, retcode: int | None, iv: bytes | None
     ) -> bytes:
-        if retcode is None and self.role is Role.DEVICE:
+        if retcode is None and self._device:
             retcode = 0
         frame = self._codec.encode(
             cmd, payload, self.next_seqno if seqno is None else seqno, retcode=retcode, iv=iv
