@@ -88,7 +88,7 @@ async def test_a_status_split_over_frames_read_together_is_merged(scripted: Any)
     pushes: list[Answer] = []
     conn = await _connect(device, pushes)
     try:
-        reply = await conn.request(tuya.DP_QUERY, b"{}", cid=None, rule=ReplyRule.QUERY, timeout=2)
+        reply = await conn.start_request(tuya.DP_QUERY, b"{}", cid=None, rule=ReplyRule.QUERY, timeout=2)
         assert [a.result["dps"] for a in reply.answers] == [{"1": True}, {"2": 7}]
         assert pushes == []
     finally:
@@ -107,7 +107,7 @@ async def test_ack_then_status_answers_a_control_and_other_frames_are_pushes(scr
     pushes: list[Answer] = []
     conn = await _connect(device, pushes)
     try:
-        reply = await conn.request(
+        reply = await conn.start_request(
             tuya.CONTROL, b'{"dps":{"1":false}}', cid=None, rule=ReplyRule.CONTROL, timeout=2
         )
         assert reply.acked
@@ -122,7 +122,7 @@ async def test_a_query_only_acked_returns_the_ack_at_its_deadline(scripted: Any)
     device = scripted(lambda cmd, body: [(cmd, None)])
     conn = await _connect(device, [])
     try:
-        reply = await conn.request(tuya.DP_QUERY, b"{}", cid=None, rule=ReplyRule.QUERY, timeout=0.1)
+        reply = await conn.start_request(tuya.DP_QUERY, b"{}", cid=None, rule=ReplyRule.QUERY, timeout=0.1)
         assert reply.acked
         assert reply.answers == ()
         assert conn.is_open  # the device answered: no reason to drop the connection
@@ -134,7 +134,7 @@ async def test_no_answer_at_all_ends_the_connection(scripted: Any) -> None:
     device = scripted(lambda cmd, body: [])
     conn = await _connect(device, [])
     with pytest.raises(TuyaTimeoutError):
-        await conn.request(tuya.DP_QUERY, b"{}", cid=None, rule=ReplyRule.QUERY, timeout=0.1)
+        await conn.start_request(tuya.DP_QUERY, b"{}", cid=None, rule=ReplyRule.QUERY, timeout=0.1)
     assert not conn.is_open
     await conn.wait_closed()
     with pytest.raises(TuyaError):

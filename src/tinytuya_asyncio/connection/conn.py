@@ -206,6 +206,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
             return
         pending = self._pending
         if pending is not None and pending.ready() and not pending.future.done():
+            self._pending = None
             pending.future.set_result(pending.reply())
 
     def eof_received(self) -> bool:
@@ -263,16 +264,18 @@ class TuyaConnection(asyncio.BufferedProtocol):
             raise self._error
         self._write(frame)
 
-    async def request(
+    def start_request(
         self, cmd: int, payload: bytes, *, cid: str | None, rule: ReplyRule, timeout: float
-    ) -> Reply:
-        """Send a command and wait for what answers it (see :class:`ReplyRule`).
+    ) -> asyncio.Future[Reply]:
+        """Send a command; the future resolves with what answers it (see :class:`ReplyRule`).
 
-        Raises :class:`TuyaTimeoutError` (and drops the connection) when nothing answered;
-        returns a :class:`Reply` with only ``acked`` set when the device acknowledged but
-        sent no data in time, which is what tinytuya reports as ``None``.
+        It fails with :class:`TuyaTimeoutError` (and the connection is dropped) when nothing
+        answered within ``timeout``; it resolves to a :class:`Reply` with only ``acked`` set
+        when the device acknowledged but sent no data in time, which tinytuya reports as ``None``.
+        (A future rather than a coroutine: one object less per request on the hot path.)
         """
-        if self._pending is not None:
+        current = self._pending
+        if current is not None and not current.future.done():
             raise RuntimeError("one request at a time per connection")  # the link serializes
         loop = self._loop
         pending = _Pending(
@@ -285,10 +288,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
             if timer is not None:
                 timer.cancel()
             self._deadline_timer = loop.call_at(pending.deadline, self._deadline_due)
-        try:
-            return await pending.future
-        finally:
-            self._pending = None
+        return pending.future
 
     def _deadline_due(self) -> None:
         # One timer per connection, left armed between requests and re-aimed when it fires,
@@ -300,6 +300,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         if self._loop.time() < pending.deadline:
             self._deadline_timer = self._loop.call_at(pending.deadline, self._deadline_due)
         elif pending.acked:  # the device took the command but reported nothing: tinytuya's None
+            self._pending = None
             pending.future.set_result(pending.reply())
         else:
             self._fatal(

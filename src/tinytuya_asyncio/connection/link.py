@@ -179,7 +179,9 @@ class DeviceLink:
                 timed = self._report.enabled
                 started = time.perf_counter() if timed else 0.0
                 try:
-                    reply = await connection.request(cmd, payload, cid=cid, rule=rule, timeout=self.timeout)
+                    reply = await connection.start_request(
+                        cmd, payload, cid=cid, rule=rule, timeout=self.timeout
+                    )
                 except _RETRYABLE as exc:
                     failures += 1
                     self._report("request_failed", cmd=cmd, error=type(exc).__name__)
