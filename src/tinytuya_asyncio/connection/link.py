@@ -24,6 +24,7 @@ from typing import Final
 from tinytuya_asyncio.connection.backoff import Backoff
 from tinytuya_asyncio.connection.conn import Answer, Reply, ReplyRule, TuyaConnection, open_connection
 from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason, StateChange, reason_for
+from tinytuya_asyncio.connection.turns import Turns
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
@@ -91,7 +92,7 @@ class DeviceLink:
         self._local_key = local_key
         self._device_cipher: KeyedCipher | None = None
         self._report = report
-        self._lock = asyncio.Lock()
+        self._turns = Turns()
         self._conn: TuyaConnection | None = None
         self._last_change = StateChange(ConnectionState.DISCONNECTED)
         self._state_listeners: list[Callable[[StateChange], None]] = []
@@ -166,16 +167,24 @@ class DeviceLink:
 
     async def connect(self) -> None:
         """Make sure a connection is open (connecting if needed)."""
-        async with self._lock:
+        if not self._turns.take_now():
+            await self._turns.wait()
+        try:
             await self._acquire()
+        finally:
+            self._turns.done()
 
     async def request(self, cmd: int, payload: bytes, *, cid: str | None = None, rule: ReplyRule) -> Reply:
         """Send ``cmd`` and return what answered it, retrying on a fresh connection as tinytuya does."""
-        async with self._lock:
+        if not self._turns.take_now():
+            await self._turns.wait()
+        try:
             epoch = self._epoch
             failures = 0
             while True:
-                connection = await self._acquire()
+                connection = self._conn
+                if connection is None or not connection.is_open:
+                    connection = await self._acquire()
                 timed = self._report.enabled
                 started = time.perf_counter() if timed else 0.0
                 try:
@@ -196,6 +205,8 @@ class DeviceLink:
                 if timed:
                     self._report("request", cmd=cmd, duration=time.perf_counter() - started)
                 return reply
+        finally:
+            self._turns.done()
 
     async def send(self, cmd: int, payload: bytes) -> None:
         """Send ``cmd`` without waiting for an answer."""
@@ -206,17 +217,21 @@ class DeviceLink:
         await self._send_with(lambda connection: connection.send_frame(frame))
 
     async def _send_with(self, write: Callable[[TuyaConnection], None]) -> None:
-        async with self._lock:
+        if not self._turns.take_now():
+            await self._turns.wait()
+        try:
             connection = await self._acquire()
             try:
                 write(connection)
             finally:
                 if not self.persist:
                     self._release(connection)
+        finally:
+            self._turns.done()
 
     async def release(self) -> None:
         """Close a non-persistent link's connection after a ``receive()``."""
-        if not self.persist and self._conn is not None and not self._lock.locked():
+        if not self.persist and self._conn is not None and not self._turns.locked():
             self._release(self._conn)
 
     # -- connections ---------------------------------------------------------------------
