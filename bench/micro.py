@@ -1,0 +1,161 @@
+"""Client-side cost of one warm status, without sockets: ours next to a streams floor.
+
+    python -m bench.micro [--devices 500] [--rounds 40] [--runs 8] [--version 3.3]
+
+Both clients run against an in-process stand-in for the device: a transport whose
+``write()`` answers, on the next loop iteration, with one precomputed reply frame. No
+socket, no simulator, no system calls: what remains is the Python and asyncio work each
+client does per request, which is what we can change. The floor is ``asyncio`` streams
+writing a precomputed request and reading the reply by its header (as in ``bench.run``).
+Prints the minimum over ``--runs`` of the CPU per request (``time.process_time``).
+
+For a number that does not move with the machine's load, count instructions instead:
+
+    valgrind --tool=callgrind .venv/bin/python -m bench.micro --runs 1 --clients ours --rounds R
+
+with two values of R, and divide the difference of the totals by the extra requests
+(``bench/instructions.sh`` does that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import struct
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
+
+from tinytuya_asyncio import DeviceAsync
+from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.protocol import Role, Session, encode_json
+
+KEY: Final = "0123456789abcdef"
+DEV_ID: Final = "bf0123456789abcdefgh"
+_HEADER: Final = struct.Struct(">4I")
+
+
+class InstantDevice(asyncio.Transport):
+    """A transport that answers every write with ``reply`` on the next loop iteration."""
+
+    def __init__(self, deliver: Callable[[bytes], None], reply: bytes) -> None:
+        super().__init__()
+        self._deliver = deliver
+        self._reply = reply
+        self._loop = asyncio.get_running_loop()
+        self._closing = False
+        self._on_close: Callable[[], None] | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._loop.call_soon(self._deliver, self._reply)
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            if self._on_close is not None:
+                self._loop.call_soon(self._on_close)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def abort(self) -> None:
+        self.close()
+
+    def pause_reading(self) -> None:
+        return None
+
+    def resume_reading(self) -> None:
+        return None
+
+
+def _reply_frame(version: str) -> bytes:
+    body = {"devId": DEV_ID, "dps": {"1": False, "9": 0, "18": 0, "19": 0, "20": 2300}}
+    return Session(Role.DEVICE, version, KEY.encode()).send(tuya.DP_QUERY, encode_json(body), seqno=1)
+
+
+async def _ours(devices: int, rounds: int, version: str) -> float:
+    loop = asyncio.get_running_loop()
+    reply = _reply_frame(version)
+
+    async def create_connection(
+        factory: Callable[[], asyncio.BufferedProtocol], host: str, port: int, **kwargs: object
+    ) -> tuple[asyncio.Transport, asyncio.BufferedProtocol]:
+        protocol = factory()
+
+        def deliver(data: bytes) -> None:
+            buffer = memoryview(protocol.get_buffer(len(data)))
+            buffer[: len(data)] = data
+            protocol.buffer_updated(len(data))
+
+        transport = InstantDevice(deliver, reply)
+        transport._on_close = lambda: protocol.connection_lost(None)
+        protocol.connection_made(transport)
+        return transport, protocol
+
+    loop.create_connection = create_connection  # type: ignore[method-assign,assignment]
+    clients = [
+        DeviceAsync(DEV_ID, "127.0.0.1", KEY, version=version, persist=True, heartbeat_interval=None)
+        for _ in range(devices)
+    ]
+    try:
+        await asyncio.gather(*(c.status() for c in clients))  # connect and warm up
+        return await _time_rounds(rounds, devices, lambda: [c.status() for c in clients])
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
+
+
+async def _floor(devices: int, rounds: int, version: str) -> float:
+    loop = asyncio.get_running_loop()
+    reply = _reply_frame(version)
+    request = Session(Role.CLIENT, version, KEY.encode()).send(tuya.DP_QUERY, b'{"gwId":"x","t":"1"}')
+    streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    for _ in range(devices):
+        reader = asyncio.StreamReader()
+        protocol = asyncio.StreamReaderProtocol(reader)
+        transport = InstantDevice(protocol.data_received, reply)
+        protocol.connection_made(transport)
+        streams.append((reader, asyncio.StreamWriter(transport, protocol, reader, loop)))
+
+    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        writer.write(request)
+        head = await reader.readexactly(_HEADER.size)
+        return head + await reader.readexactly(_HEADER.unpack(head)[3])
+
+    await asyncio.gather(*(exchange(r, w) for r, w in streams))
+    return await _time_rounds(rounds, devices, lambda: [exchange(r, w) for r, w in streams])
+
+
+async def _time_rounds(rounds: int, devices: int, make: Callable[[], Sequence[Awaitable[object]]]) -> float:
+    gc.collect()
+    started = time.process_time()
+    for _ in range(rounds):
+        results = await asyncio.gather(*make())
+        if not all(results):
+            raise RuntimeError("a request got no answer")
+    return (time.process_time() - started) / (rounds * devices)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.micro", description="Client CPU per request, no sockets."
+    )
+    parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=8, help="repeat and keep the minimum")
+    parser.add_argument("--version", default="3.3", choices=["3.1", "3.2", "3.3"])
+    parser.add_argument("--clients", default="ours,floor", help="comma list of ours, floor")
+    args = parser.parse_args(argv)
+    chosen = set(args.clients.split(","))
+    for name, client in (("ours", _ours), ("floor", _floor)):
+        if name not in chosen:
+            continue
+        best = min(asyncio.run(client(args.devices, args.rounds, args.version)) for _ in range(args.runs))
+        print(
+            f"{name:>5}: {best * 1e6:6.1f} us CPU per warm status ({args.devices} devices, v{args.version})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
