@@ -22,8 +22,6 @@ from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate, UpdateStream, Xe
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
-    DecryptError,
-    DeviceError,
     DeviceOfflineError,
     FrameError,
     HandshakeError,
@@ -46,9 +44,7 @@ __all__ = [
     "ConnectionClosedError",
     "ConnectionState",
     "CounterSink",
-    "DecryptError",
     "DeviceAsync",
-    "DeviceError",
     "DeviceOfflineError",
     "DeviceUpdate",
     "DisconnectReason",

@@ -42,10 +42,6 @@ class IntegrityError(RemoteProtocolError):
     """A frame failed its CRC32, HMAC-SHA256 or AES-GCM tag check, or its 3.1 signature."""
 
 
-class DecryptError(RemoteProtocolError):
-    """A payload passed integrity checks but did not decrypt (wrong key or version)."""
-
-
 class HandshakeError(RemoteProtocolError):
     """Session-key negotiation (3.4/3.5) failed: the peer's answer was wrong or missing."""
 
@@ -88,22 +84,9 @@ class TuyaTimeoutError(TuyaError, TimeoutError):
     err_code = tuya.ERR_TIMEOUT
 
 
-class DeviceError(TuyaError):
-    """The device answered with a non-zero return code."""
-
-    err_code = tuya.ERR_PAYLOAD
-
-    def __init__(self, message: str, retcode: int, payload: bytes = b"") -> None:
-        super().__init__(message)
-        self.retcode = retcode
-        self.payload = payload
-
-
 __all__ = [
     "ConnectError",
     "ConnectionClosedError",
-    "DecryptError",
-    "DeviceError",
     "DeviceOfflineError",
     "FrameError",
     "HandshakeError",

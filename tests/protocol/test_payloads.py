@@ -25,7 +25,6 @@ from tinytuya_asyncio.protocol import (
     version_spec,
 )
 from tinytuya_asyncio.protocol.dps import changed_dps, dps_of, merge_results
-from tinytuya_asyncio.protocol.payloads import is_query
 
 T = 1_700_000_123
 DEV_ID = "eb0123456789abcdefgh"
@@ -108,7 +107,6 @@ def test_build_matches_generate_payload(version: str, topology: str, command: in
     for theirs, ours in variants(command):
         expected, got = build_both(tgt, command, theirs, ours)
         assert got == expected, (theirs, got[1], expected[1])
-        assert tgt.builder.wire_command(command) == expected[0]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -187,12 +185,6 @@ def test_building_never_mutates_the_templates() -> None:
         "t": "int",
         "data": {"cid": ""},
     }
-
-
-def test_is_query() -> None:
-    assert is_query(tuya.DP_QUERY)
-    assert is_query(tuya.DP_QUERY_NEW)
-    assert not is_query(tuya.CONTROL)
 
 
 # -- dps.py ----------------------------------------------------------------------------------------

@@ -134,11 +134,6 @@ class Codec:
         self._key = session_key
         self._cipher = KeyedCipher(session_key)
 
-    def use_device_key(self) -> None:
-        """Go back to the device's local key (a new connection starts a new negotiation)."""
-        self._key = self._device_key
-        self._cipher = self._device_cipher
-
     @property
     def device_cipher(self) -> KeyedCipher | None:
         """The cipher for the device's local key (``None`` for a 3.1 codec without one)."""

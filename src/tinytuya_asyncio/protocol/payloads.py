@@ -23,7 +23,6 @@ from tinytuya_asyncio.protocol.versions import VersionSpec, version_spec
 #: Body used for a command no template mentions (devices complain about missing fields,
 #: never about extra ones).
 _FALLBACK_BODY: Mapping[str, Any] = {"gwId": "", "devId": "", "uid": "", "t": ""}
-_QUERY_COMMANDS = frozenset({tuya.DP_QUERY, tuya.DP_QUERY_NEW})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +88,6 @@ class PayloadBuilder:
     def templates(self) -> Mapping[int, CommandTemplate]:
         return command_templates(self.version.text, self.dev_type, gateway=self.gateway, child=bool(self.cid))
 
-    def wire_command(self, command: int) -> int:
-        """The command id that ``command`` is sent as."""
-        template = self.templates().get(command)
-        return command if template is None else template.command
-
     def build(
         self,
         command: int,
@@ -156,8 +150,3 @@ def encode_json(body: object) -> bytes:
 def _copy_json(template: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a template deep enough to fill in (templates nest dicts only)."""
     return {k: _copy_json(v) if isinstance(v, dict) else v for k, v in template.items()}
-
-
-def is_query(command: int) -> bool:
-    """True for the status queries (DP_QUERY, DP_QUERY_NEW)."""
-    return command in _QUERY_COMMANDS
