@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.protocol import (
     SUPPORTED_VERSIONS,
     Event,
@@ -26,6 +27,17 @@ KEY = b"0123456789abcdef"
 OTHER_KEY = b"fedcba9876543210"
 VERSIONS = tuple(spec.text for spec in SUPPORTED_VERSIONS)
 KEYED_VERSIONS = ("3.4", "3.5")
+#: The application commands the protocol tests send through every version and role.
+APP_COMMANDS = (
+    tuya.CONTROL,
+    tuya.STATUS,
+    tuya.HEART_BEAT,
+    tuya.DP_QUERY,
+    tuya.CONTROL_NEW,
+    tuya.DP_QUERY_NEW,
+    tuya.UPDATEDPS,
+    tuya.LAN_EXT_STREAM,
+)
 CLIENT_NONCE = bytes(range(16))
 DEVICE_NONCE = bytes(range(100, 116))
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "frames"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.protocol import reference
-from tests.protocol.helpers import CLIENT_NONCE, DEVICE_NONCE, KEY, VERSIONS, IVs
+from tests.protocol.helpers import APP_COMMANDS, CLIENT_NONCE, DEVICE_NONCE, KEY, VERSIONS, IVs
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.protocol import (
     Codec,
@@ -23,16 +23,7 @@ from tinytuya_asyncio.protocol import (
     version_spec,
 )
 
-COMMANDS = [
-    tuya.CONTROL,
-    tuya.STATUS,
-    tuya.HEART_BEAT,
-    tuya.DP_QUERY,
-    tuya.CONTROL_NEW,
-    tuya.DP_QUERY_NEW,
-    tuya.UPDATEDPS,
-    tuya.LAN_EXT_STREAM,
-]
+COMMANDS = list(APP_COMMANDS)
 #: Realistic bodies; hypothesis adds arbitrary ones below.
 BODIES: list[dict[str, Any]] = [
     {

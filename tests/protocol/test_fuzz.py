@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.protocol.helpers import (
+    APP_COMMANDS,
     CLIENT_NONCE,
     DEVICE_NONCE,
     KEY,
@@ -49,18 +50,7 @@ MAX_PAYLOAD = 256
 #: The most a reader may hold: one frame at the cap (6699: 18-byte header + 4-byte suffix).
 BUFFER_BOUND = MAX_PAYLOAD + 18 + 4
 EVENT_TYPES = (MessageReceived, HandshakeRequested, HandshakeResponded, HandshakeCompleted, BytesDiscarded)
-COMMANDS = [
-    tuya.CONTROL,
-    tuya.STATUS,
-    tuya.HEART_BEAT,
-    tuya.DP_QUERY,
-    tuya.CONTROL_NEW,
-    tuya.DP_QUERY_NEW,
-    tuya.UPDATEDPS,
-    tuya.SESS_KEY_NEG_START,
-    tuya.SESS_KEY_NEG_RESP,
-    tuya.SESS_KEY_NEG_FINISH,
-]
+COMMANDS = [*APP_COMMANDS, tuya.SESS_KEY_NEG_START, tuya.SESS_KEY_NEG_RESP, tuya.SESS_KEY_NEG_FINISH]
 
 #: Where a session under test stands when the hostile bytes arrive.
 STATES = ["client-established", "device-established"]

@@ -55,6 +55,20 @@ def tuya_device(
     )
 
 
+def tuya_device_from_entry(entry: dict[str, Any]) -> tinytuya.Device:
+    """tinytuya's client for one entry of a devices file the simulator wrote."""
+    return tinytuya.OutletDevice(
+        entry["id"],
+        address=entry["ip"],
+        local_key=entry["key"],
+        version=float(entry["version"]),
+        port=entry["port"],
+        connection_timeout=TIMEOUT,
+        connection_retry_limit=1,
+        connection_retry_delay=0,
+    )
+
+
 async def in_thread(dev: SimulatedDevice, work: Callable[[tinytuya.Device], T], **kwargs: Any) -> T:
     """Build a tinytuya client for ``dev`` in a worker thread, run ``work`` on it, close it."""
 

@@ -15,6 +15,8 @@ import tinytuya
 
 from tinytuya_asyncio.simulator.__main__ import build_parser, main, serve
 
+from .helpers import tuya_device_from_entry
+
 READY_TIMEOUT = 30.0
 
 
@@ -44,16 +46,7 @@ async def run_cli() -> AsyncIterator[Any]:
 
 
 def _query(entry: dict[str, Any]) -> Any:
-    client = tinytuya.OutletDevice(
-        entry["id"],
-        address=entry["ip"],
-        local_key=entry["key"],
-        version=float(entry["version"]),
-        port=entry["port"],
-        connection_timeout=2,
-        connection_retry_limit=1,
-        connection_retry_delay=0,
-    )
+    client = tuya_device_from_entry(entry)
     try:
         return client.status(), client.turn_on()
     finally:

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tinytuya
 
 from tinytuya_asyncio.simulator import SimulatedDevice, Simulator, parse_versions, raise_nofile_limit
 from tinytuya_asyncio.simulator.fleet import loopback_addresses
 
-from .helpers import tuya_device
+from .helpers import tuya_device, tuya_device_from_entry
 
 SCALE = 1000
 
@@ -175,16 +174,7 @@ async def test_devices_file_is_tinytuya_format_with_ports(tmp_path: Path) -> Non
         assert [c["node_id"] for c in children] == list(gateway.children)
 
         def use_entry() -> Any:
-            client = tinytuya.OutletDevice(
-                first["id"],
-                address=first["ip"],
-                local_key=first["key"],
-                version=float(first["version"]),
-                port=first["port"],
-                connection_timeout=2,
-                connection_retry_limit=1,
-                connection_retry_delay=0,
-            )
+            client = tuya_device_from_entry(first)
             try:
                 return client.status()
             finally:
