@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -12,7 +13,15 @@ from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.conn import Answer, ReplyRule, TuyaConnection, open_connection
 from tinytuya_asyncio.exceptions import TuyaError, TuyaTimeoutError
 from tinytuya_asyncio.metrics import Reporter
-from tinytuya_asyncio.protocol import MessageReceived, Role, Session, encode_json
+from tinytuya_asyncio.protocol import (
+    HandshakeCompleted,
+    HandshakeRequested,
+    MessageReceived,
+    Role,
+    Session,
+    encode_json,
+)
+from tinytuya_asyncio.protocol.frames import FrameReader
 
 KEY = b"0123456789abcdef"
 #: What the scripted device writes back for a request: a list of (cmd, body) frames, all in
@@ -139,3 +148,90 @@ async def test_no_answer_at_all_ends_the_connection(scripted: Any) -> None:
     await conn.wait_closed()
     with pytest.raises(TuyaError):
         conn.send(tuya.HEART_BEAT, b"{}")
+
+
+class HandshakingDevice:
+    """A 3.4/3.5 device that answers the handshake and every query; ``finished`` is set on FINISH."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.finished = asyncio.Event()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = Session(Role.DEVICE, self.version, KEY)
+        iv = b"\x01" * 12 if self.version == "3.5" else None
+        try:
+            while data := await reader.read(4096):
+                session.receive_data(data)
+                for event in session.events():
+                    if isinstance(event, HandshakeRequested):
+                        writer.write(session.answer_handshake(b"\x02" * 16, seqno=event.seqno, iv=iv))
+                    elif isinstance(event, HandshakeCompleted):
+                        self.finished.set()
+                    elif isinstance(event, MessageReceived):
+                        body = encode_json({"devId": "d", "dps": {"1": True}})
+                        writer.write(session.send(event.message.cmd, body, seqno=event.message.seqno, iv=iv))
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The commands of the frames in each write a connection makes to its transport."""
+    recorded: list[list[int]] = []
+    made = TuyaConnection.connection_made
+
+    def spy(self: TuyaConnection, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        write = transport.write
+
+        def recording_write(data: bytes | bytearray | memoryview) -> None:
+            recorded.append([frame.cmd for frame in FrameReader().feed(bytes(data))])
+            write(data)
+
+        transport.write = recording_write  # type: ignore[method-assign]
+        made(self, transport)
+
+    monkeypatch.setattr(TuyaConnection, "connection_made", spy)
+    return recorded
+
+
+@contextlib.asynccontextmanager
+async def _handshaken(device: HandshakingDevice) -> AsyncIterator[TuyaConnection]:
+    server = await asyncio.start_server(device.handle, "127.0.0.1", 0)
+    conn = await open_connection(
+        "127.0.0.1",
+        int(server.sockets[0].getsockname()[1]),
+        Session(Role.CLIENT, device.version, KEY),
+        name="handshaking",
+        timeout=2,
+        on_push=lambda answer: None,
+        on_lost=lambda conn, error, expected: None,
+        report=Reporter("handshaking"),
+        heartbeat_payload=b"{}",
+    )
+    try:
+        yield conn
+    finally:
+        conn.close()
+        await conn.wait_closed()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("version", ["3.4", "3.5"])
+async def test_finish_and_the_first_request_go_out_in_one_write(
+    version: str, writes: list[list[int]]
+) -> None:
+    device = HandshakingDevice(version)
+    async with _handshaken(device) as conn:
+        reply = await conn.start_request(tuya.DP_QUERY, b"{}", cid=None, rule=ReplyRule.QUERY, timeout=2)
+        assert [a.result["dps"] for a in reply.answers] == [{"1": True}]
+    assert writes == [[tuya.SESS_KEY_NEG_START], [tuya.SESS_KEY_NEG_FINISH, tuya.DP_QUERY]]
+
+
+async def test_finish_goes_out_alone_when_no_request_follows(writes: list[list[int]]) -> None:
+    device = HandshakingDevice("3.4")
+    async with _handshaken(device):
+        await asyncio.wait_for(device.finished.wait(), 2)
+    assert writes == [[tuya.SESS_KEY_NEG_START], [tuya.SESS_KEY_NEG_FINISH]]

@@ -342,8 +342,8 @@ async def test_integrity_failure_renews_the_session_key(
     await sim.push({"1": True})  # a forged-looking frame on the live session
     sim.faults.clear()
     await bounded(reconnected)
-    assert sim.stats.handshakes == 2  # a fresh connection and a new session key
     result = await bounded(dev.status())
+    assert sim.stats.handshakes == 2  # a fresh connection and a new session key
     assert result is not None
     assert result["dps"]["1"] is True
 

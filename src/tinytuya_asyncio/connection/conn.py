@@ -164,6 +164,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._heartbeat_timer: asyncio.TimerHandle | None = None
         self._heartbeat_deadline: asyncio.TimerHandle | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
+        self._held_finish: bytes | None = None
         self._debug = _LOGGER.isEnabledFor(logging.DEBUG)
 
     def __repr__(self) -> str:
@@ -238,15 +239,24 @@ class TuyaConnection(asyncio.BufferedProtocol):
             self._handshake_waiter = None
         self._report("handshake", duration=time.perf_counter() - started)
 
+    def _flush_finish(self) -> None:
+        if self._held_finish is not None and self._error is None:
+            self._write(b"")
+
     def _handshake_expired(self) -> None:
         if self._handshake_waiter is not None and not self._handshake_waiter.done():
             self._fatal(HandshakeTimeoutError(f"{self._name}: no answer to session key negotiation"))
 
     def _finish_handshake(self) -> None:
-        self._write(self._session.finish_handshake(iv=self._iv()))
+        # FINISH is held back until the task waiting for the handshake has run: the request
+        # it makes goes out in the same write, which saves a system call (and a TCP segment)
+        # per cold 3.4/3.5 request. The callback, queued after that task's wake-up, sends
+        # FINISH alone when no request came.
+        self._held_finish = self._session.finish_handshake(iv=self._iv())
         waiter = self._handshake_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        self._loop.call_soon(self._flush_finish)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -384,6 +394,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
 
     def _write(self, frame: bytes) -> None:
         assert self._transport is not None
+        if self._held_finish is not None:
+            frame, self._held_finish = self._held_finish + frame, None
         self._transport.write(frame)
         self._last_tx = self._loop.time()
 
