@@ -1,13 +1,15 @@
-"""Client-side cost of one warm status, without sockets: ours next to a streams floor.
+"""Client-side cost of one status, without sockets: ours next to a streams floor.
 
-    python -m bench.micro [--devices 500] [--rounds 40] [--runs 8] [--version 3.3]
+    python -m bench.micro [--devices 500] [--rounds 40] [--runs 8] [--version 3.3] [--mode warm]
 
 Both clients run against an in-process stand-in for the device: a transport whose
 ``write()`` answers, on the next loop iteration, with one precomputed reply frame. No
 socket, no simulator, no system calls: what remains is the Python and asyncio work each
 client does per request, which is what we can change. The floor is ``asyncio`` streams
 writing a precomputed request and reading the reply by its header (as in ``bench.run``).
-Prints the minimum over ``--runs`` of the CPU per request (``time.process_time``).
+``--mode cold`` opens and closes a connection per request (``loop.create_connection`` is
+replaced by one that connects at once), with new client objects each round, as in
+``bench.run``. Prints the minimum over ``--runs`` of the CPU per request (``time.process_time``).
 
 For a number that does not move with the machine's load, count instructions instead:
 
@@ -74,30 +76,47 @@ def _reply_frame(version: str) -> bytes:
     return Session(Role.DEVICE, version, KEY.encode()).send(tuya.DP_QUERY, encode_json(body), seqno=1)
 
 
-async def _ours(devices: int, rounds: int, version: str) -> float:
+def _instant_connections(reply: bytes) -> None:
+    """Make the running loop's ``create_connection`` connect at once to an :class:`InstantDevice`."""
     loop = asyncio.get_running_loop()
-    reply = _reply_frame(version)
 
     async def create_connection(
-        factory: Callable[[], asyncio.BufferedProtocol], host: str, port: int, **kwargs: object
-    ) -> tuple[asyncio.Transport, asyncio.BufferedProtocol]:
+        factory: Callable[[], asyncio.BaseProtocol], host: str, port: int, **kwargs: object
+    ) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
         protocol = factory()
+        if isinstance(protocol, asyncio.BufferedProtocol):
+            buffered = protocol
 
-        def deliver(data: bytes) -> None:
-            buffer = memoryview(protocol.get_buffer(len(data)))
-            buffer[: len(data)] = data
-            protocol.buffer_updated(len(data))
+            def deliver(data: bytes) -> None:
+                buffer = memoryview(buffered.get_buffer(len(data)))
+                buffer[: len(data)] = data
+                buffered.buffer_updated(len(data))
 
+        else:
+            assert isinstance(protocol, asyncio.Protocol)
+            deliver = protocol.data_received
         transport = InstantDevice(deliver, reply)
         transport._on_close = lambda: protocol.connection_lost(None)
         protocol.connection_made(transport)
         return transport, protocol
 
     loop.create_connection = create_connection  # type: ignore[method-assign,assignment]
-    clients = [
-        DeviceAsync(DEV_ID, "127.0.0.1", KEY, version=version, persist=True, heartbeat_interval=None)
+
+
+def _our_devices(devices: int, version: str, *, persist: bool) -> list[DeviceAsync]:
+    return [
+        DeviceAsync(DEV_ID, "127.0.0.1", KEY, version=version, persist=persist, heartbeat_interval=None)
         for _ in range(devices)
     ]
+
+
+async def _ours(devices: int, rounds: int, version: str, mode: str) -> float:
+    _instant_connections(_reply_frame(version))
+    if mode == "cold":
+        return await _time_rounds(
+            rounds, devices, lambda: [c.status() for c in _our_devices(devices, version, persist=False)]
+        )
+    clients = _our_devices(devices, version, persist=True)
     try:
         await asyncio.gather(*(c.status() for c in clients))  # connect and warm up
         return await _time_rounds(rounds, devices, lambda: [c.status() for c in clients])
@@ -105,35 +124,41 @@ async def _ours(devices: int, rounds: int, version: str) -> float:
         await asyncio.gather(*(c.close() for c in clients))
 
 
-async def _floor(devices: int, rounds: int, version: str) -> float:
-    loop = asyncio.get_running_loop()
-    reply = _reply_frame(version)
+async def _floor(devices: int, rounds: int, version: str, mode: str) -> float:
+    _instant_connections(_reply_frame(version))
     request = Session(Role.CLIENT, version, KEY.encode()).send(tuya.DP_QUERY, b'{"gwId":"x","t":"1"}')
-    streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-    for _ in range(devices):
-        reader = asyncio.StreamReader()
-        protocol = asyncio.StreamReaderProtocol(reader)
-        transport = InstantDevice(protocol.data_received, reply)
-        protocol.connection_made(transport)
-        streams.append((reader, asyncio.StreamWriter(transport, protocol, reader, loop)))
 
     async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
         writer.write(request)
         head = await reader.readexactly(_HEADER.size)
         return head + await reader.readexactly(_HEADER.unpack(head)[3])
 
+    async def cold() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", 6668)
+        reply = await exchange(reader, writer)
+        writer.close()
+        await writer.wait_closed()
+        return reply
+
+    if mode == "cold":
+        return await _time_rounds(rounds, devices, lambda: [cold() for _ in range(devices)])
+    streams = [await asyncio.open_connection("127.0.0.1", 6668) for _ in range(devices)]
     await asyncio.gather(*(exchange(r, w) for r, w in streams))
     return await _time_rounds(rounds, devices, lambda: [exchange(r, w) for r, w in streams])
 
 
 async def _time_rounds(rounds: int, devices: int, make: Callable[[], Sequence[Awaitable[object]]]) -> float:
+    """CPU per request over ``rounds`` gathers of what ``make`` returns (built outside the clock)."""
     gc.collect()
-    started = time.process_time()
+    spent = 0.0
     for _ in range(rounds):
-        results = await asyncio.gather(*make())
-        if not all(results):
+        requests = make()
+        started = time.process_time()
+        results = await asyncio.gather(*requests)
+        spent += time.process_time() - started
+        if not all(isinstance(r, dict | bytes) and r for r in results):
             raise RuntimeError("a request got no answer")
-    return (time.process_time() - started) / (rounds * devices)
+    return spent / (rounds * devices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,14 +170,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=8, help="repeat and keep the minimum")
     parser.add_argument("--version", default="3.3", choices=["3.1", "3.2", "3.3"])
     parser.add_argument("--clients", default="ours,floor", help="comma list of ours, floor")
+    parser.add_argument("--mode", default="warm", choices=["warm", "cold"])
     args = parser.parse_args(argv)
     chosen = set(args.clients.split(","))
     for name, client in (("ours", _ours), ("floor", _floor)):
         if name not in chosen:
             continue
-        best = min(asyncio.run(client(args.devices, args.rounds, args.version)) for _ in range(args.runs))
+        best = min(
+            asyncio.run(client(args.devices, args.rounds, args.version, args.mode)) for _ in range(args.runs)
+        )
         print(
-            f"{name:>5}: {best * 1e6:6.1f} us CPU per warm status ({args.devices} devices, v{args.version})"
+            f"{name:>5}: {best * 1e6:6.1f} us CPU per {args.mode} status "
+            f"({args.devices} devices, v{args.version})"
         )
     return 0
 

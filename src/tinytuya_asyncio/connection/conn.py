@@ -135,6 +135,31 @@ _read_buffer = _ReadBuffer()
 class TuyaConnection(asyncio.BufferedProtocol):
     """A connected client session; create it with :func:`open_connection`."""
 
+    __slots__ = (
+        "_closed_callbacks",
+        "_closed_waiter",
+        "_deadline_timer",
+        "_debug",
+        "_error",
+        "_handshake_waiter",
+        "_heartbeat_deadline",
+        "_heartbeat_interval",
+        "_heartbeat_payload",
+        "_heartbeat_timeout",
+        "_heartbeat_timer",
+        "_held_finish",
+        "_last_tx",
+        "_loop",
+        "_name",
+        "_on_lost",
+        "_on_push",
+        "_pending",
+        "_report",
+        "_session",
+        "_spec",
+        "_transport",
+    )
+
     def __init__(
         self,
         session: Session,
@@ -157,7 +182,9 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._pending: _Pending | None = None
         self._handshake_waiter: asyncio.Future[None] | None = None
         self._error: TuyaError | None = None
-        self._closed = self._loop.create_future()
+        # Who hears that the socket is gone: created only when someone asks.
+        self._closed_callbacks: list[Callable[[TuyaConnection], object]] | None = None
+        self._closed_waiter: asyncio.Future[None] | None = None
         self._last_tx = self._loop.time()
         self._heartbeat_interval = 0.0
         self._heartbeat_timeout = 0.0
@@ -216,8 +243,11 @@ class TuyaConnection(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._fatal(ConnectionClosedError(f"{self._name}: connection closed by the device"))
-        if not self._closed.done():
-            self._closed.set_result(None)
+        callbacks, self._closed_callbacks = self._closed_callbacks, None
+        for callback in callbacks or ():
+            callback(self)
+        if self._closed_waiter is not None and not self._closed_waiter.done():
+            self._closed_waiter.set_result(None)
 
     # -- handshake -------------------------------------------------------------------------
 
@@ -405,18 +435,22 @@ class TuyaConnection(asyncio.BufferedProtocol):
 
     def when_closed(self, callback: Callable[[TuyaConnection], object]) -> None:
         """Call ``callback(self)`` once the socket is gone (at once if it already is)."""
-        if self._closed.done() or self._transport is None:
+        if self._transport is None:
             callback(self)
+        elif self._closed_callbacks is None:
+            self._closed_callbacks = [callback]
         else:
-            self._closed.add_done_callback(lambda _: callback(self))
+            self._closed_callbacks.append(callback)
 
     async def wait_closed(self, timeout: float = 1.0) -> None:
         """Wait until the socket is really gone (bounded)."""
-        if self._transport is None and not self._closed.done():
-            return  # never connected
+        if self._transport is None:
+            return  # gone, or never connected
+        if self._closed_waiter is None:
+            self._closed_waiter = self._loop.create_future()
         try:
             async with asyncio.timeout(timeout):
-                await asyncio.shield(self._closed)
+                await asyncio.shield(self._closed_waiter)
         except TimeoutError:
             if self._transport is not None:
                 self._transport.abort()
