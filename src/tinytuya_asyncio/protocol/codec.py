@@ -23,7 +23,7 @@ from typing import Final
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import FrameError, IntegrityError, LocalProtocolError
-from tinytuya_asyncio.protocol.crypto import GCM_TAG_LEN, KeyedCipher, hmac_sha256
+from tinytuya_asyncio.protocol.crypto import GCM_TAG_LEN, KeyedCipher
 from tinytuya_asyncio.protocol.frames import Frame
 from tinytuya_asyncio.protocol.versions import Integrity, VersionSpec, version_spec
 
@@ -169,7 +169,7 @@ class Codec:
             body = _RETCODE.pack(retcode) + body
         if self._hmac:
             head = _HEADER_55AA.pack(tuya.PREFIX_55AA, seqno, cmd, len(body) + _HMAC_LEN + _SUFFIX_LEN) + body
-            return b"".join((head, hmac_sha256(self._key, head), tuya.SUFFIX_55AA_BIN))
+            return b"".join((head, self._keyed().hmac_sha256(head), tuya.SUFFIX_55AA_BIN))
         head = _HEADER_55AA.pack(tuya.PREFIX_55AA, seqno, cmd, len(body) + _CRC_TAIL.size) + body
         return head + _CRC_TAIL.pack(binascii.crc32(head), _SUFFIX_55AA)
 
@@ -239,7 +239,7 @@ class Codec:
         if end - start < (_RETCODE.size if from_device else 0):
             raise FrameError("frame too short for its checksum")
         if integrity is Integrity.HMAC_SHA256:
-            good = hmac.compare_digest(data[end : end + _HMAC_LEN], hmac_sha256(self._key, data[:end]))
+            good = hmac.compare_digest(data[end : end + _HMAC_LEN], self._keyed().hmac_sha256(data[:end]))
         else:
             good = _CRC_TAIL.unpack_from(data, end)[0] == binascii.crc32(data[:end])
         if not good:

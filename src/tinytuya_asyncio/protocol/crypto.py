@@ -12,6 +12,7 @@ equivalence with tinytuya's helpers is pinned by ``tests/protocol/test_vectors.p
 from __future__ import annotations
 
 import hmac
+from hashlib import sha256
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -42,18 +43,26 @@ class KeyedCipher:
     """AES under one key: ECB with kept contexts, GCM with a kept AEAD object.
 
     Each part is built on first use: a 3.5 session only ever needs GCM, a 3.4 one only ECB.
+    The HMAC under the key starts from a kept keyed state, copied per message (1.0 µs
+    against 1.5 µs for ``hmac.digest`` on the benchmark machine).
     """
 
-    __slots__ = ("_decryptor", "_encryptor", "_gcm", "_key")
+    __slots__ = ("_decryptor", "_ecb_cipher", "_encryptor", "_gcm", "_key", "_mac")
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._ecb_cipher: Cipher[modes.ECB] | None = None
         self._encryptor: CipherContext | None = None
         self._decryptor: CipherContext | None = None
         self._gcm: AESGCM | None = None
+        self._mac: hmac.HMAC | None = None
 
     def _ecb(self) -> Cipher[modes.ECB]:
-        return Cipher(algorithms.AES(self._key), modes.ECB())  # noqa: S305 - ECB is what the Tuya protocol uses
+        # One Cipher serves both contexts: building it costs more than either context.
+        ecb = self._ecb_cipher
+        if ecb is None:
+            ecb = self._ecb_cipher = Cipher(algorithms.AES(self._key), modes.ECB())  # noqa: S305 - ECB is what the Tuya protocol uses
+        return ecb
 
     def ecb_encrypt(self, data: bytes, *, pad: bool = True) -> bytes:
         """AES-ECB of ``data`` (PKCS#7-padded unless ``pad=False``, which needs whole blocks)."""
@@ -88,6 +97,11 @@ class KeyedCipher:
         except InvalidTag:
             return None
 
-
-def hmac_sha256(key: bytes, data: bytes) -> bytes:
-    return hmac.digest(key, data, "sha256")
+    def hmac_sha256(self, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data`` under the key."""
+        mac = self._mac
+        if mac is None:
+            mac = self._mac = hmac.new(self._key, digestmod=sha256)
+        copy = mac.copy()
+        copy.update(data)
+        return copy.digest()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hmac
 from enum import Enum
-from hashlib import sha256
 from typing import Final
 
 from tinytuya_asyncio import _tinytuya as tuya
@@ -105,10 +104,6 @@ def derive_session_key(
     return cipher.ecb_encrypt(mixed, pad=False)
 
 
-def _proof(local_key: bytes, nonce: bytes) -> bytes:
-    return hmac.new(local_key, nonce, sha256).digest()
-
-
 class Handshake:
     """One negotiation, in one role. Payloads in and out; framing is the codec's job."""
 
@@ -133,7 +128,8 @@ class Handshake:
         self.state = HandshakeState.IDLE
         self.session_key: bytes | None = None
         self._local_key = local_key
-        self._cipher = cipher  # the local key's cipher, when the caller keeps one
+        # The local key's cipher (the caller's, when it keeps one): ECB or GCM and HMAC.
+        self._cipher = cipher or KeyedCipher(local_key)
         self._client_nonce = b""
         self._device_nonce = b""
 
@@ -164,7 +160,7 @@ class Handshake:
         if len(payload) < NONCE_LEN + _HMAC_LEN:
             raise self._fail(HandshakeError(f"session key response too short ({len(payload)} bytes)"))
         device_nonce, proof = payload[:NONCE_LEN], payload[NONCE_LEN : NONCE_LEN + _HMAC_LEN]
-        if not hmac.compare_digest(proof, _proof(self._local_key, self._client_nonce)):
+        if not hmac.compare_digest(proof, self._cipher.hmac_sha256(self._client_nonce)):
             raise self._fail(InvalidKeyError("device failed to prove the local key: check key and version"))
         self._device_nonce = device_nonce
 
@@ -174,7 +170,7 @@ class Handshake:
         self.session_key = derive_session_key(
             self.spec, self._local_key, self._client_nonce, self._device_nonce, cipher=self._cipher
         )
-        return _proof(self._local_key, self._device_nonce)
+        return self._cipher.hmac_sha256(self._device_nonce)
 
     # device ----------------------------------------------------------------------------
 
@@ -191,14 +187,14 @@ class Handshake:
         _check_nonce(device_nonce)
         self._advance(HandshakeEvent.SEND_RESPONSE)
         self._device_nonce = device_nonce
-        return device_nonce + _proof(self._local_key, self._client_nonce)
+        return device_nonce + self._cipher.hmac_sha256(self._client_nonce)
 
     def receive_finish(self, payload: bytes) -> None:
         """Device: check the client's proof; derives :attr:`session_key`."""
         self._advance(HandshakeEvent.RECEIVE_FINISH)
         if len(payload) < _HMAC_LEN:
             raise self._fail(HandshakeError(f"session key finish too short ({len(payload)} bytes)"))
-        if not hmac.compare_digest(payload[:_HMAC_LEN], _proof(self._local_key, self._device_nonce)):
+        if not hmac.compare_digest(payload[:_HMAC_LEN], self._cipher.hmac_sha256(self._device_nonce)):
             raise self._fail(InvalidKeyError("client failed to prove the local key"))
         self.session_key = derive_session_key(
             self.spec, self._local_key, self._client_nonce, self._device_nonce, cipher=self._cipher
