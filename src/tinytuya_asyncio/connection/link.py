@@ -50,6 +50,9 @@ FLAP_WINDOW: Final = 10.0
 #: Consecutive flaps after which we conclude another client keeps taking the device.
 FLAPS_FOR_REPLACED: Final = 3
 
+#: State changes without a reason, error or delay: immutable, so made once.
+_PLAIN_CHANGES: Final = {state: StateChange(state) for state in ConnectionState}
+
 #: Errors after which a request is retried on a fresh connection (tinytuya does the same).
 _RETRYABLE: Final = (TuyaTimeoutError, ConnectionClosedError, RemoteProtocolError)
 
@@ -94,8 +97,9 @@ class DeviceLink:
         self._report = report
         self._turns = Turns()
         self._conn: TuyaConnection | None = None
-        self._last_change = StateChange(ConnectionState.DISCONNECTED)
-        self._state_listeners: list[Callable[[StateChange], None]] = []
+        self._last_change = _PLAIN_CHANGES[ConnectionState.DISCONNECTED]
+        # A tuple, replaced on (un)subscribe: notifying needs no copy to be safe from both.
+        self._state_listeners: tuple[Callable[[StateChange], None], ...] = ()
         self._push_handler: Callable[[Answer], None] = _ignore_push
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()  # cancelled supervisors close() awaits
@@ -127,11 +131,13 @@ class DeviceLink:
 
     def add_state_listener(self, listener: Callable[[StateChange], None]) -> Callable[[], None]:
         """Call ``listener`` on every state change; returns a function that unsubscribes."""
-        self._state_listeners.append(listener)
+        self._state_listeners = (*self._state_listeners, listener)
 
         def remove() -> None:
-            if listener in self._state_listeners:
-                self._state_listeners.remove(listener)
+            listeners = list(self._state_listeners)
+            if listener in listeners:
+                listeners.remove(listener)
+                self._state_listeners = tuple(listeners)
 
         return remove
 
@@ -154,10 +160,14 @@ class DeviceLink:
             and retry_in == last.retry_in
         ):
             return
-        change = self._last_change = StateChange(state, reason, error, retry_in)
+        if reason is None and error is None and retry_in is None:
+            change = _PLAIN_CHANGES[state]  # the common case (every non-persistent request) allocates nothing
+        else:
+            change = StateChange(state, reason, error, retry_in)
+        self._last_change = change
         if reason is not None and state is not ConnectionState.CONNECTED:
             self._report("disconnect", reason=reason.value)
-        for listener in list(self._state_listeners):
+        for listener in self._state_listeners:
             try:
                 listener(change)
             except Exception:

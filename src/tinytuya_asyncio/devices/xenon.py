@@ -398,7 +398,8 @@ class XenonDeviceAsync:
         return self._last_status
 
     def cache_clear(self) -> None:
-        self._last_status = {}
+        if self._last_status:  # runs on every disconnect: no new dict when there is nothing to clear
+            self._last_status = {}
         self._have_status = False
 
     async def subdev_query(self, nowait: bool = False) -> dict[str, Any] | None:
