@@ -109,6 +109,31 @@ def test_build_matches_generate_payload(version: str, topology: str, command: in
         assert got == expected, (theirs, got[1], expected[1])
 
 
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_bodies_encoded_once_follow_the_clock(
+    version: str, topology: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies where only ``t`` varies are encoded once per builder; later clocks still match."""
+    tgt = target(version, topology)
+    for clock in (T, T + 1, 9, 12_345_678_901):
+        monkeypatch.setattr(reference.XENON_MODULE, "time", SimpleNamespace(time=lambda c=clock: c + 0.5))
+        dev = tgt.tinytuya_device()
+        for command in COMMANDS:
+            expected = dev.generate_payload(command)
+            query = dict(dev.dps_to_request) if tgt.builder.dev_type == "device22" else None
+            got = tgt.builder.build(command, t=clock, query_dps=query)
+            assert got == (expected.cmd, bytes(expected.payload)), (command, clock)
+
+
+def test_an_id_holding_the_clock_mark_is_encoded_as_it_is() -> None:
+    dev_id = "\x00clock\x00"
+    builder = PayloadBuilder(version_spec("3.3"), dev_id)
+    for clock in (1, 22, 333):
+        _, body = builder.build(tuya.DP_QUERY, t=clock)
+        assert json.loads(body) == {"gwId": dev_id, "devId": dev_id, "uid": dev_id, "t": str(clock)}
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_device22_query_names_the_dps(version: str) -> None:
     tgt = target(version, "device22")

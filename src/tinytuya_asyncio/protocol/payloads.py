@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
@@ -84,6 +84,12 @@ class PayloadBuilder:
     parent_id: str | None = None
     #: True when this device is a gateway with registered children.
     gateway: bool = False
+    #: Per command: the body encoded once around its clock, for requests whose only
+    #: variable field is ``t`` (status queries, heartbeats): (wire command, before, after);
+    #: ``False`` after the first such request, ``None`` when the body cannot be templated.
+    _fixed: dict[int, tuple[int, bytes, bytes | None] | bool | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def templates(self) -> Mapping[int, CommandTemplate]:
         return command_templates(self.version.text, self.dev_type, gateway=self.gateway, child=bool(self.cid))
@@ -106,6 +112,65 @@ class PayloadBuilder:
         ``data`` becomes the ``dps`` (or ``dpId`` for UPDATEDPS); ``query_dps`` is the DPS list
         a device22 status query must name; ``t`` is the Unix time in seconds.
         """
+        if (
+            data is None
+            and raw_data is None
+            and gw_id is None
+            and dev_id is None
+            and uid is None
+            and req_type is None
+            and (query_dps is None or self.dev_type != "device22" or command != tuya.DP_QUERY)
+        ):
+            # Nothing but the clock varies: from the second such request on, splice it into a
+            # body encoded once instead of copying and encoding the template every time. (Not
+            # on the first: a builder used once, as by a short-lived device, would gain nothing.)
+            fixed = self._fixed.get(command, _UNSEEN)
+            if fixed is _UNSEEN:
+                self._fixed[command] = False
+            elif fixed is False:
+                fixed = self._fixed[command] = self._encode_around_clock(command)
+            if isinstance(fixed, tuple):
+                wire_cmd, before, after = fixed
+                return (wire_cmd, before) if after is None else (wire_cmd, before + str(t).encode() + after)
+        wire_cmd, body = self._fill(
+            command,
+            t,
+            data=data,
+            gw_id=gw_id,
+            dev_id=dev_id,
+            uid=uid,
+            raw_data=raw_data,
+            req_type=req_type,
+            query_dps=query_dps,
+        )
+        return wire_cmd, encode_json(body)
+
+    def _encode_around_clock(self, command: int) -> tuple[int, bytes, bytes | None] | None:
+        wire_cmd, body = self._fill(command, 0)
+        if "t" not in body:
+            return wire_cmd, encode_json(body), None
+        # A string "t" keeps its quotes; an integer one ("int" in the template) loses them.
+        quoted = encode_json(_CLOCK_MARK)
+        mark = quoted if isinstance(body["t"], int) else quoted[1:-1]
+        body["t"] = _CLOCK_MARK
+        before, found, after = encode_json(body).partition(mark)
+        if not found or mark in after:  # an id holding the mark's text: encode every time
+            return None
+        return wire_cmd, before, after
+
+    def _fill(
+        self,
+        command: int,
+        t: int | str,
+        *,
+        data: Any = None,
+        gw_id: str | None = None,
+        dev_id: str | None = None,
+        uid: str | None = None,
+        raw_data: Any = None,
+        req_type: str | None = None,
+        query_dps: Mapping[str, Any] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
         template = self.templates().get(command)
         wire_cmd = command if template is None else template.command
         body = _copy_json(_FALLBACK_BODY if template is None or template.body is None else template.body)
@@ -135,8 +200,14 @@ class PayloadBuilder:
             body["dps"] = dict(query_dps)
         if req_type and "reqType" in body:
             body["reqType"] = req_type
-        return wire_cmd, encode_json(body)
+        return wire_cmd, body
 
+
+_UNSEEN: Final = object()
+
+#: Stands for the clock in a body encoded once (its control characters make it unlikely in
+#: an id; a body where it shows up twice is simply encoded on every request).
+_CLOCK_MARK: Final = "\x00clock\x00"
 
 #: One encoder for every body: building one per call costs as much as encoding.
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
