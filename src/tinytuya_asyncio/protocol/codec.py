@@ -89,8 +89,11 @@ class Codec:
         "_device_cipher",
         "_device_key",
         "_gcm",
+        "_header",
         "_hmac",
         "_key",
+        "_number",
+        "_prefix",
         "role",
         "spec",
     )
@@ -111,6 +114,9 @@ class Codec:
         self._client = role is Role.CLIENT
         self._gcm = self.spec.integrity is Integrity.AES_GCM
         self._hmac = self.spec.integrity is Integrity.HMAC_SHA256
+        self._number = self.spec.number
+        self._prefix = self.spec.prefix
+        self._header = self.spec.header
         if self.spec.number > 3.1 and len(local_key) != 16:
             raise LocalProtocolError(f"protocol {self.spec.text} needs a 16-byte local key")
         self._device_key = local_key
@@ -208,9 +214,8 @@ class Codec:
         Raises :class:`FrameError` for a frame of the wrong format for this version and
         :class:`IntegrityError` when its checksum, HMAC, tag or 3.1 signature fails.
         """
-        spec = self.spec
-        if frame.prefix != spec.prefix:
-            raise FrameError(f"received a {frame.prefix:04X} frame on a {spec.text} connection")
+        if frame.prefix != self._prefix:
+            raise FrameError(f"received a {frame.prefix:04X} frame on a {self.spec.text} connection")
         retcode, payload = self._open(frame)
         if not payload:
             return Message(frame.cmd, frame.seqno, retcode, b"")
@@ -222,9 +227,8 @@ class Codec:
     def _open(self, frame: Frame) -> tuple[int | None, bytes]:
         """Check the frame's integrity; its return code (device frames) and body."""
         data = frame.data
-        integrity = self.spec.integrity
-        from_device = self.role is Role.CLIENT
-        if integrity is Integrity.AES_GCM:
+        from_device = self._client
+        if self._gcm:
             start = _HEADER_6699.size
             iv = data[start : start + 12]
             plain = self._keyed().gcm_decrypt(iv, data[start + 12 : -_SUFFIX_LEN], data[4:start])
@@ -235,39 +239,40 @@ class Codec:
             if len(plain) < _RETCODE.size:
                 raise FrameError("device frame too short for its return code")
             return _RETCODE.unpack_from(plain)[0], plain[_RETCODE.size :]
-        tail = _HMAC_LEN + _SUFFIX_LEN if integrity is Integrity.HMAC_SHA256 else _CRC_TAIL.size
+        tail = _HMAC_LEN + _SUFFIX_LEN if self._hmac else _CRC_TAIL.size
         start = _HEADER_55AA.size
         end = len(data) - tail
         if end - start < (_RETCODE.size if from_device else 0):
             raise FrameError("frame too short for its checksum")
-        if integrity is Integrity.HMAC_SHA256:
+        if self._hmac:
             good = hmac.compare_digest(data[end : end + _HMAC_LEN], self._keyed().hmac_sha256(data[:end]))
         else:
             good = _CRC_TAIL.unpack_from(data, end)[0] == binascii.crc32(data[:end])
         if not good:
-            raise IntegrityError(f"{integrity.value} check failed on cmd {frame.cmd:#04x}")
+            raise IntegrityError(f"{self.spec.integrity.value} check failed on cmd {frame.cmd:#04x}")
         if not from_device:
             return None, data[start:end]
         return _RETCODE.unpack_from(data, start)[0], data[start + _RETCODE.size : end]
 
     def _decrypt_body(self, payload: bytes, *, strip_header: bool) -> bytes | None:
-        spec = self.spec
-        if spec.number >= 3.5:
+        number = self._number
+        if number >= 3.5:
             return self._strip_header(payload) if strip_header else payload
-        if spec.number >= 3.4:
+        if number >= 3.4:
             plain = self._ecb_decrypt(payload)
             return self._strip_header(plain) if plain is not None and strip_header else plain
-        if spec.number >= 3.2:
+        if number >= 3.2:
             # A clear 15-byte header ("3.3" + 12 NUL, or a same-size source header) is the only
             # way the length is not a multiple of the AES block. Testing the first bytes for
             # b"3.3" instead would also chop ciphertext that merely starts with them.
-            if len(payload) % 16 == len(spec.header):
-                payload = payload[len(spec.header) :]
+            if len(payload) % 16 == len(self._header):
+                payload = payload[len(self._header) :]
             return self._ecb_decrypt(payload)
-        if payload.startswith(spec.version_bytes):
+        version_bytes = self.spec.version_bytes
+        if payload.startswith(version_bytes):
             signature = payload[3 : 3 + _V31_SIGNATURE_LEN]
             encoded = payload[3 + _V31_SIGNATURE_LEN :]
-            if self.role is Role.DEVICE and signature != self._v31_signature(encoded):
+            if not self._client and signature != self._v31_signature(encoded):
                 raise IntegrityError("3.1 MD5 signature check failed")
             try:
                 raw = binascii.a2b_base64(encoded)

@@ -18,6 +18,7 @@ from tinytuya_asyncio.protocol.versions import VersionSpec
 
 #: What device22-style firmware answers to a query it wants phrased differently.
 DATA_UNVALID: Final = b"data unvalid"
+_DECODER: Final = json.JSONDecoder()
 
 
 def is_data_unvalid(message: Message) -> bool:
@@ -42,7 +43,7 @@ def decode_result(message: Message, spec: VersionSpec) -> dict[str, Any]:
         invalid_bytes = payload
         text = payload.decode(errors="replace")
     try:
-        result = json.loads(text)
+        result = _parse_json(text)
     except ValueError:
         error = tuya.error_json(tuya.ERR_JSON, text)
         error["invalid_json"] = text
@@ -55,6 +56,16 @@ def decode_result(message: Message, spec: VersionSpec) -> dict[str, Any]:
     if "dps" not in result and isinstance(data, dict) and "dps" in data:
         result["dps"] = data["dps"]
     return result
+
+
+def _parse_json(text: str) -> Any:
+    # raw_decode straight away: json.loads adds two regex scans for surrounding whitespace
+    # that device JSON never has (and falls back to them when it does).
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except ValueError:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def result_cid(result: dict[str, Any]) -> str | None:

@@ -191,7 +191,7 @@ class Session:
             yield event
 
     def _process(self, frame: Frame) -> Event:
-        negotiating = not self.established
+        negotiating = not (self._established or self.established)
         try:
             message = self._codec.decode(frame)
         except IntegrityError as exc:
