@@ -145,6 +145,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         "_deadline_timer",
         "_debug",
         "_error",
+        "_gcm",
         "_handshake_waiter",
         "_heartbeat_deadline",
         "_heartbeat_interval",
@@ -176,6 +177,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
     ) -> None:
         self._session = session
         self._spec: VersionSpec = session.spec
+        self._gcm = self._spec.number >= 3.5  # every 3.5 frame carries a fresh random IV
         self._name = name
         self._on_push = on_push
         self._on_lost = on_lost
@@ -298,7 +300,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
         """Write one command without waiting for anything."""
         if self._error is not None:
             raise self._error
-        self._write(self._session.send(cmd, payload, iv=self._iv()))
+        iv = os.urandom(_GCM_IV_LEN) if self._gcm else None
+        self._write(self._session.send(cmd, payload, iv=iv))
         if self._debug:
             _LOGGER.debug("%s: sent cmd %#04x (%d bytes)", self._name, cmd, len(payload))
 
@@ -424,7 +427,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
     # -- plumbing --------------------------------------------------------------------------
 
     def _iv(self) -> bytes | None:
-        return os.urandom(_GCM_IV_LEN) if self._spec.number >= 3.5 else None
+        return os.urandom(_GCM_IV_LEN) if self._gcm else None
 
     def _write(self, frame: bytes) -> None:
         assert self._transport is not None

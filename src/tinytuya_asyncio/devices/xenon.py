@@ -68,6 +68,9 @@ _RULES: Final = {
     tuya.UPDATEDPS: ReplyRule.CONTROL,
 }
 
+_RAW_FRAME: Final = (bytes, bytearray)
+_ERR_DEVTYPE: Final = str(tuya.ERR_DEVTYPE)
+
 PayloadLike = Any  # tinytuya.MessagePayload (cmd, payload) or raw frame bytes
 
 
@@ -328,13 +331,13 @@ class XenonDeviceAsync:
         error dict; never raises a :class:`TuyaError`.
         """
         self._check_address()
-        if getresponse and isinstance(payload, bytes | bytearray):
+        if getresponse and isinstance(payload, _RAW_FRAME):
             raise LocalProtocolError("raw frames can only be sent without waiting (send())")
         link = self._link
         self.cmd_retcode = None
         try:
             if not getresponse:
-                if isinstance(payload, bytes | bytearray):
+                if isinstance(payload, _RAW_FRAME):
                     await link.send_frame(bytes(payload))
                 else:
                     await link.send(payload.cmd, payload.payload)
@@ -381,7 +384,7 @@ class XenonDeviceAsync:
         data = await self._send_receive(
             self.generate_payload(tuya.DP_QUERY), getresponse=not nowait, rule=query
         )
-        if not nowait and data and data.get("Err") == str(tuya.ERR_DEVTYPE):
+        if not nowait and data and data.get("Err") == _ERR_DEVTYPE:
             data = await self._send_receive(self.generate_payload(tuya.DP_QUERY), rule=query)
         return data
 

@@ -116,7 +116,7 @@ class Session:
         """Encode one application command; ``iv`` is required on 3.5."""
         if cmd in HANDSHAKE_COMMANDS:
             raise LocalProtocolError("use the handshake methods for session-key commands")
-        if not self.established:
+        if not (self._established or self.established):
             raise LocalProtocolError("negotiate the session key before sending commands")
         return self._encode(cmd, payload, seqno, retcode, iv)
 
