@@ -178,6 +178,18 @@ def test_spaces_inside_strings_are_kept_unlike_tinytuya(version: str) -> None:
     assert (sent.get("dps") or sent["data"]["dps"]) == data
 
 
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(), _JSON_VALUES, max_size=6))
+def test_encode_json_is_compact_json_dumps(body: dict[str, Any]) -> None:
+    assert encode_json(body) == json.dumps(body, separators=(",", ":")).encode()
+
+
 def test_json_is_compact_and_ascii() -> None:
     assert encode_json({"a": [1, 2], "b": {"c": None}}) == b'{"a":[1,2],"b":{"c":null}}'
     # Non-ASCII is escaped, as tinytuya's json.dumps does (devices expect ASCII JSON).

@@ -259,7 +259,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
 
     async def negotiate(self, timeout: float) -> None:
         """Run the 3.4/3.5 session-key handshake; raises :class:`HandshakeError` on failure."""
-        started = time.perf_counter()
+        timed = self._report.enabled
+        started = time.perf_counter() if timed else 0.0
         waiter = self._handshake_waiter = self._loop.create_future()
         self._write(self._session.start_handshake(os.urandom(_NONCE_LEN), iv=self._iv()))
         deadline = self._loop.call_at(self._loop.time() + timeout, self._handshake_expired)
@@ -273,7 +274,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
         finally:
             deadline.cancel()
             self._handshake_waiter = None
-        self._report("handshake", duration=time.perf_counter() - started)
+        if timed:
+            self._report("handshake", duration=time.perf_counter() - started)
 
     def _flush_finish(self) -> None:
         if self._held_finish is not None and self._error is None:
@@ -500,8 +502,9 @@ async def open_connection(
     if session.role is not Role.CLIENT:
         raise ValueError("open_connection needs a client session")
     loop = asyncio.get_running_loop()
+    timed = report.enabled
     async with connect_slots():
-        started = time.perf_counter()
+        started = time.perf_counter() if timed else 0.0
         try:
             async with asyncio.timeout(timeout):
                 _, connection = await loop.create_connection(
@@ -520,7 +523,8 @@ async def open_connection(
             raise DeviceOfflineError(f"{name}: connect timed out after {timeout:g} s") from None
         except OSError as exc:
             raise ConnectError(f"{name}: cannot connect: {exc.strerror or exc}") from exc
-        report("connect", duration=time.perf_counter() - started)
+        if timed:
+            report("connect", duration=time.perf_counter() - started)
         if session.spec.needs_session_key:
             try:
                 await connection.negotiate(timeout)
