@@ -7,6 +7,12 @@
 * ``sync-nowait``: the same with ``set_sendWait(None)``, to show what that sleep costs.
 * ``floor``: a bare asyncio streams client writing precomputed frames and reading one
   reply each (:mod:`bench.frames`): no crypto, no JSON, no matching while timed.
+* ``core``: the work the protocol itself asks for, and nothing else: bare asyncio streams
+  driving our sans-I/O :class:`~tinytuya_asyncio.protocol.Session` (a real handshake with
+  random nonces, the JSON body built, encrypted and framed, the reply verified, decrypted
+  and parsed into a result dict). No device object, state, retries, timers or caches: the
+  gap between ``core`` and ``floor`` is what the protocol costs, the gap between ``ours``
+  and ``core`` is what the device API adds.
 
 Every client builds its device objects (and the floor its frames) before the clock starts;
 the timed section is what each does for one pass over all devices. ``cold``: connect,
@@ -21,6 +27,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import gc
+import os
+import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -32,6 +40,15 @@ from bench.frames import FloorFrames, is_valid_status, precompute, query_dps
 from bench.measure import Sample, Stopwatch, count_errors
 from tinytuya_asyncio import DeviceAsync
 from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.protocol import (
+    HandshakeResponded,
+    MessageReceived,
+    PayloadBuilder,
+    Role,
+    Session,
+    version_spec,
+)
+from tinytuya_asyncio.protocol.results import decode_result
 
 #: Frames longer than this are refused by the floor's reader (a reply is ~200 bytes).
 _MAX_FRAME: Final = 64 * 1024
@@ -406,3 +423,147 @@ class FloorClient:
 
     def close(self) -> None:
         self._frames.clear()
+
+
+# -- the protocol core alone ---------------------------------------------------------------
+
+_NONCE_LEN: Final = 16
+_GCM_IV_LEN: Final = 12
+_READ_SIZE: Final = 64 * 1024
+
+
+@dataclass(slots=True)
+class _CoreDevice:
+    entry: DeviceEntry
+    builder: PayloadBuilder
+    query_dps: dict[str, Any] | None
+    gcm: bool
+
+
+@dataclass(slots=True)
+class _CoreStream:
+    device: _CoreDevice
+    session: Session
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+def _core_iv(device: _CoreDevice) -> bytes | None:
+    return os.urandom(_GCM_IV_LEN) if device.gcm else None
+
+
+async def _next_event(stream: _CoreStream) -> object:
+    """The next protocol event, reading as much as it takes (EOF ends the exchange)."""
+    while (event := stream.session.next_event()) is None:
+        data = await stream.reader.read(_READ_SIZE)
+        if not data:
+            raise ConnectionError("device closed the connection")
+        stream.session.receive_data(data)
+    return event
+
+
+class CoreClient:
+    """Our protocol core over bare asyncio streams: the protocol's own cost, nothing more."""
+
+    name = "core"
+
+    def __init__(self, runner: asyncio.Runner, config: ClientConfig) -> None:
+        self._runner = runner
+        self._config = config
+        self.description = (
+            "asyncio.open_connection + tinytuya_asyncio.protocol.Session, one asyncio.gather over "
+            "all devices: real handshake (random nonces), JSON body built, encrypted and framed, "
+            "reply verified, decrypted and parsed into a result dict; no device objects, "
+            "timers, retries or connect limit"
+        )
+
+    @staticmethod
+    def _devices(devices: Sequence[DeviceEntry]) -> list[_CoreDevice]:
+        out = []
+        for entry in devices:
+            spec = version_spec(entry.version)
+            dev_type = "device22" if entry.version == "3.2" else "default"
+            builder = PayloadBuilder(version=spec, dev_id=entry.dev_id, dev_type=dev_type)
+            out.append(_CoreDevice(entry, builder, query_dps(entry), spec.number >= 3.5))
+        return out
+
+    @staticmethod
+    def _query(device: _CoreDevice, session: Session) -> bytes:
+        cmd, body = device.builder.build(tuya.DP_QUERY, t=int(time.time()), query_dps=device.query_dps)
+        return session.send(cmd, body, iv=_core_iv(device))
+
+    async def _open(self, device: _CoreDevice, *, query: bool) -> tuple[_CoreStream, object]:
+        entry = device.entry
+        session = Session(Role.CLIENT, entry.version, entry.key_bytes)
+        reader, writer = await asyncio.open_connection(entry.host, entry.port)
+        stream = _CoreStream(device, session, reader, writer)
+        try:
+            prefix = b""
+            if session.spec.needs_session_key:
+                writer.write(session.start_handshake(os.urandom(_NONCE_LEN), iv=_core_iv(device)))
+                if not isinstance(await _next_event(stream), HandshakeResponded):
+                    raise ConnectionError("no handshake response")
+                prefix = session.finish_handshake(iv=_core_iv(device))
+            if not query:
+                if prefix:
+                    writer.write(prefix)
+                return stream, None
+            writer.write(prefix + self._query(device, session))
+            return stream, await self._reply(stream)
+        except BaseException:
+            await _close_stream(writer)
+            raise
+
+    @staticmethod
+    async def _reply(stream: _CoreStream) -> object:
+        event = await _next_event(stream)
+        if not isinstance(event, MessageReceived):
+            raise ConnectionError(f"unexpected {type(event).__name__}")
+        return decode_result(event.message, stream.session.spec)
+
+    async def _cold_one(self, device: _CoreDevice) -> object:
+        stream, result = await self._open(device, query=True)
+        await _close_stream(stream.writer)
+        return result
+
+    async def _exchange(self, stream: _CoreStream) -> object:
+        stream.writer.write(self._query(stream.device, stream.session))
+        return await self._reply(stream)
+
+    def cold(self, devices: Sequence[DeviceEntry]) -> Sample:
+        return self._runner.run(self._cold(self._devices(devices)))
+
+    async def _cold(self, devices: Sequence[_CoreDevice]) -> Sample:
+        gc.collect()
+        with Stopwatch() as stopwatch:
+            results = await bounded_gather(
+                [self._cold_one(d) for d in devices], self._config.deadline(len(devices))
+            )
+        return _sample(stopwatch, [why_not(r) for r in results])
+
+    def warm(self, devices: Sequence[DeviceEntry], *, rounds: int, warmup: int) -> list[Sample]:
+        return self._runner.run(self._warm(self._devices(devices), rounds=rounds, warmup=warmup))
+
+    async def _warm(self, devices: Sequence[_CoreDevice], *, rounds: int, warmup: int) -> list[Sample]:
+        deadline = self._config.deadline(len(devices))
+        opened = await bounded_gather([self._open(d, query=False) for d in devices], deadline)
+        streams = [r[0] for r in opened if isinstance(r, tuple)]
+        try:
+            if len(streams) != len(devices):
+                failed = next(r for r in opened if not isinstance(r, tuple))
+                raise SetupError(
+                    f"{len(devices) - len(streams)} of {len(devices)} did not connect: {failed!r}"
+                )
+            samples: list[Sample] = []
+            for index in range(warmup + rounds):
+                gc.collect()
+                with Stopwatch() as stopwatch:
+                    results = await bounded_gather([self._exchange(s) for s in streams], deadline)
+                if index >= warmup:
+                    samples.append(_sample(stopwatch, [why_not(r) for r in results]))
+            return samples
+        finally:
+            await bounded_gather([_close_stream(s.writer) for s in streams], deadline)
+
+    def close(self) -> None:
+        pass

@@ -27,12 +27,20 @@ from pathlib import Path
 from typing import Final
 
 from bench import report
-from bench.clients import BenchClient, ClientConfig, FloorClient, OursClient, SetupError, SyncClient
+from bench.clients import (
+    BenchClient,
+    ClientConfig,
+    CoreClient,
+    FloorClient,
+    OursClient,
+    SetupError,
+    SyncClient,
+)
 from bench.fleet import DeviceEntry, FleetProcess, split_cpus
 from bench.measure import Sample, Series
 from tinytuya_asyncio.simulator import raise_nofile_limit
 
-CLIENT_NAMES: Final = ("ours", "sync", "sync-nowait", "floor")
+CLIENT_NAMES: Final = ("ours", "sync", "sync-nowait", "core", "floor")
 MODES: Final = ("cold", "warm")
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
 #: Descriptors per device: a fleet listener is in the other process; here one or two
@@ -107,6 +115,8 @@ def make_clients(names: Sequence[str], runner: asyncio.Runner, config: ClientCon
             clients.append(SyncClient(config))
         elif name == "sync-nowait":
             clients.append(SyncClient(config, name="sync-nowait", no_send_wait=True))
+        elif name == "core":
+            clients.append(CoreClient(runner, config))
         elif name == "floor":
             clients.append(FloorClient(runner, config))
     return clients
