@@ -31,11 +31,21 @@ from typing import Final
 
 from tinytuya_asyncio import DeviceAsync
 from tinytuya_asyncio import _tinytuya as tuya
-from tinytuya_asyncio.protocol import Role, Session, encode_json
+from tinytuya_asyncio.protocol import (
+    MessageReceived,
+    PayloadBuilder,
+    Role,
+    Session,
+    encode_json,
+    version_spec,
+)
+from tinytuya_asyncio.protocol.results import decode_result
 
 KEY: Final = "0123456789abcdef"
 DEV_ID: Final = "bf0123456789abcdefgh"
 _HEADER: Final = struct.Struct(">4I")
+#: What a device22 (3.2) status query names; the others ignore it.
+_DP_LIST: Final = {"1": None, "9": None, "18": None, "19": None, "20": None}
 
 
 class InstantDevice(asyncio.Transport):
@@ -147,6 +157,43 @@ async def _floor(devices: int, rounds: int, version: str, mode: str) -> float:
     return await _time_rounds(rounds, devices, lambda: [exchange(r, w) for r, w in streams])
 
 
+async def _core(devices: int, rounds: int, version: str, mode: str) -> float:
+    """The protocol core over streams, as ``bench.clients.CoreClient`` (no handshake: 3.1-3.3)."""
+    _instant_connections(_reply_frame(version))
+    spec = version_spec(version)
+
+    def builders() -> list[PayloadBuilder]:
+        dev_type = "device22" if version == "3.2" else "default"
+        return [PayloadBuilder(version=spec, dev_id=DEV_ID, dev_type=dev_type) for _ in range(devices)]
+
+    async def exchange(
+        builder: PayloadBuilder, session: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> object:
+        cmd, body = builder.build(tuya.DP_QUERY, t=int(time.time()), query_dps=_DP_LIST)
+        writer.write(session.send(cmd, body))
+        while (event := session.next_event()) is None:
+            session.receive_data(await reader.read(65536))
+        assert isinstance(event, MessageReceived)
+        return decode_result(event.message, spec)
+
+    async def cold(builder: PayloadBuilder) -> object:
+        session = Session(Role.CLIENT, spec, KEY.encode())
+        reader, writer = await asyncio.open_connection("127.0.0.1", 6668)
+        result = await exchange(builder, session, reader, writer)
+        writer.close()
+        await writer.wait_closed()
+        return result
+
+    if mode == "cold":
+        return await _time_rounds(rounds, devices, lambda: [cold(b) for b in builders()])
+    kept = [
+        (b, Session(Role.CLIENT, spec, KEY.encode()), *await asyncio.open_connection("127.0.0.1", 6668))
+        for b in builders()
+    ]
+    await asyncio.gather(*(exchange(*k) for k in kept))
+    return await _time_rounds(rounds, devices, lambda: [exchange(*k) for k in kept])
+
+
 async def _time_rounds(rounds: int, devices: int, make: Callable[[], Sequence[Awaitable[object]]]) -> float:
     """CPU per request over ``rounds`` gathers of what ``make`` returns (built outside the clock)."""
     gc.collect()
@@ -169,11 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--runs", type=int, default=8, help="repeat and keep the minimum")
     parser.add_argument("--version", default="3.3", choices=["3.1", "3.2", "3.3"])
-    parser.add_argument("--clients", default="ours,floor", help="comma list of ours, floor")
+    parser.add_argument("--clients", default="ours,core,floor", help="comma list of ours, core, floor")
     parser.add_argument("--mode", default="warm", choices=["warm", "cold"])
     args = parser.parse_args(argv)
     chosen = set(args.clients.split(","))
-    for name, client in (("ours", _ours), ("floor", _floor)):
+    for name, client in (("ours", _ours), ("core", _core), ("floor", _floor)):
         if name not in chosen:
             continue
         best = min(
