@@ -86,7 +86,6 @@ async def _connect(device: ScriptedDevice, pushes: list[Answer]) -> TuyaConnecti
         on_push=pushes.append,
         on_lost=lambda conn, error, expected: lost.append(error),
         report=Reporter("scripted"),
-        heartbeat_payload=b"{}",
     )
 
 
@@ -208,7 +207,6 @@ async def _handshaken(device: HandshakingDevice) -> AsyncIterator[TuyaConnection
         on_push=lambda answer: None,
         on_lost=lambda conn, error, expected: None,
         report=Reporter("handshaking"),
-        heartbeat_payload=b"{}",
     )
     try:
         yield conn

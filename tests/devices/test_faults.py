@@ -231,6 +231,8 @@ async def test_idle_connections_are_kept_alive_by_heartbeats(
     assert sim.stats.idle_closes == 0
     assert sim.stats.connections == 1
     assert sim.stats.requests[tuya.HEART_BEAT] >= beats.target - 1  # the last may be in flight
+    bodies = {body for cmd, body in sim.stats.received if cmd == tuya.HEART_BEAT}
+    assert bodies == {dev.generate_payload(tuya.HEART_BEAT).payload}  # what heartbeat() sends
 
 
 async def test_idle_close_without_heartbeats_reconnects(

@@ -173,7 +173,6 @@ class TuyaConnection(asyncio.BufferedProtocol):
         on_push: Callable[[Answer], None],
         on_lost: Callable[[TuyaConnection, TuyaError, bool], None],
         report: Reporter,
-        heartbeat_payload: bytes,
     ) -> None:
         self._session = session
         self._spec: VersionSpec = session.spec
@@ -182,7 +181,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._on_push = on_push
         self._on_lost = on_lost
         self._report = report
-        self._heartbeat_payload = heartbeat_payload
+        self._heartbeat_payload = b""
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._pending: _Pending | None = None
@@ -396,11 +395,12 @@ class TuyaConnection(asyncio.BufferedProtocol):
 
     # -- heartbeat -------------------------------------------------------------------------
 
-    def start_heartbeat(self, interval: float, timeout: float) -> None:
-        """Send HEART_BEAT after ``interval`` s without traffic from us; a device that stays
-        silent for ``timeout`` s after one is considered gone."""
+    def start_heartbeat(self, interval: float, timeout: float, payload: bytes) -> None:
+        """Send HEART_BEAT (with ``payload`` as its body) after ``interval`` s without traffic
+        from us; a device that stays silent for ``timeout`` s after one is considered gone."""
         self._heartbeat_interval = interval
         self._heartbeat_timeout = timeout
+        self._heartbeat_payload = payload
         self._schedule_heartbeat()
 
     def _schedule_heartbeat(self) -> None:
@@ -492,7 +492,6 @@ async def open_connection(
     on_push: Callable[[Answer], None],
     on_lost: Callable[[TuyaConnection, TuyaError, bool], None],
     report: Reporter,
-    heartbeat_payload: bytes,
 ) -> TuyaConnection:
     """Connect (within the loop's connect limit) and negotiate the session key if needed.
 
@@ -514,7 +513,6 @@ async def open_connection(
                         on_push=on_push,
                         on_lost=on_lost,
                         report=report,
-                        heartbeat_payload=heartbeat_payload,
                     ),
                     host,
                     port,

@@ -72,7 +72,7 @@ class DeviceLink:
         retry_limit: int,
         retry_delay: float,
         persist: bool,
-        heartbeat_payload: bytes,
+        heartbeat_payload: Callable[[], bytes],
         heartbeat_interval: float | None,
         heartbeat_timeout: float | None,
         backoff: Backoff,
@@ -307,7 +307,6 @@ class DeviceLink:
             on_push=self._on_push,
             on_lost=self._on_lost,
             report=self._report,
-            heartbeat_payload=self.heartbeat_payload,
         )
 
     def _adopt(self, connection: TuyaConnection) -> None:
@@ -315,7 +314,9 @@ class DeviceLink:
         self._connected_at = asyncio.get_running_loop().time()
         self._last_error = None
         if self.persist and self.heartbeat_interval:
-            connection.start_heartbeat(self.heartbeat_interval, self.heartbeat_timeout or self.timeout)
+            connection.start_heartbeat(
+                self.heartbeat_interval, self.heartbeat_timeout or self.timeout, self.heartbeat_payload()
+            )
         self._set_state(ConnectionState.CONNECTED)
 
     def _release(self, connection: TuyaConnection) -> None:
