@@ -29,7 +29,7 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -122,6 +122,43 @@ async def bounded_gather(aws: Sequence[Awaitable[Any]], deadline: float) -> list
         return [TimeoutError() for _ in aws]
 
 
+async def timed_rounds(
+    make: Callable[[], Sequence[Awaitable[object]]],
+    reasons: Callable[[Sequence[object]], list[str | None]],
+    *,
+    rounds: int,
+    warmup: int,
+    deadline: float,
+) -> list[Sample]:
+    """``warmup`` untimed and ``rounds`` timed gathers of what ``make`` returns, each checked."""
+    samples: list[Sample] = []
+    for index in range(warmup + rounds):
+        gc.collect()
+        with Stopwatch() as stopwatch:
+            results = await bounded_gather(make(), deadline)
+        if index >= warmup:
+            samples.append(_sample(stopwatch, reasons(results)))
+    return samples
+
+
+def all_opened(opened: Sequence[object]) -> list[Any]:
+    """The connections a setup gather opened (the first of each result tuple).
+
+    The caller closes them; :func:`require_all` fails the setup unless every one opened.
+    """
+    return [r[0] for r in opened if isinstance(r, tuple)]
+
+
+def require_all(opened: Sequence[object], kept: Sequence[object], count: int) -> None:
+    if len(kept) != count:
+        failed = next(r for r in opened if not isinstance(r, tuple))
+        raise SetupError(f"{count - len(kept)} of {count} did not connect: {failed!r}")
+
+
+def _why_not_each(results: Sequence[object]) -> list[str | None]:
+    return [why_not(r) for r in results]
+
+
 # -- ours ----------------------------------------------------------------------------------
 
 
@@ -185,14 +222,13 @@ class OursClient:
             failed = [r for r in connected if isinstance(r, BaseException)]
             if failed:
                 raise SetupError(f"{len(failed)} of {len(clients)} devices did not connect: {failed[0]!r}")
-            samples: list[Sample] = []
-            for index in range(warmup + rounds):
-                gc.collect()
-                with Stopwatch() as stopwatch:
-                    results = await bounded_gather([c.status() for c in clients], deadline)
-                if index >= warmup:
-                    samples.append(_sample(stopwatch, [why_not(r) for r in results]))
-            return samples
+            return await timed_rounds(
+                lambda: [c.status() for c in clients],
+                _why_not_each,
+                rounds=rounds,
+                warmup=warmup,
+                deadline=deadline,
+            )
         finally:
             await bounded_gather([c.close() for c in clients], deadline)
 
@@ -405,19 +441,16 @@ class FloorClient:
     async def _warm(self, frames: Sequence[FloorFrames], *, rounds: int, warmup: int) -> list[Sample]:
         deadline = self._config.deadline(len(frames))
         opened = await bounded_gather([self._open(f, query=False) for f in frames], deadline)
-        streams = [r[0] for r in opened if isinstance(r, tuple)]
+        streams: list[_Stream] = all_opened(opened)
         try:
-            if len(streams) != len(frames):
-                failed = next(r for r in opened if not isinstance(r, tuple))
-                raise SetupError(f"{len(frames) - len(streams)} of {len(frames)} did not connect: {failed!r}")
-            samples: list[Sample] = []
-            for index in range(warmup + rounds):
-                gc.collect()
-                with Stopwatch() as stopwatch:
-                    results = await bounded_gather([self._exchange(s) for s in streams], deadline)
-                if index >= warmup:
-                    samples.append(_sample(stopwatch, self._reasons(frames, results)))
-            return samples
+            require_all(opened, streams, len(frames))
+            return await timed_rounds(
+                lambda: [self._exchange(s) for s in streams],
+                lambda results: self._reasons(frames, results),
+                rounds=rounds,
+                warmup=warmup,
+                deadline=deadline,
+            )
         finally:
             await bounded_gather([_close_stream(s.writer) for s in streams], deadline)
 
@@ -547,21 +580,16 @@ class CoreClient:
     async def _warm(self, devices: Sequence[_CoreDevice], *, rounds: int, warmup: int) -> list[Sample]:
         deadline = self._config.deadline(len(devices))
         opened = await bounded_gather([self._open(d, query=False) for d in devices], deadline)
-        streams = [r[0] for r in opened if isinstance(r, tuple)]
+        streams: list[_CoreStream] = all_opened(opened)
         try:
-            if len(streams) != len(devices):
-                failed = next(r for r in opened if not isinstance(r, tuple))
-                raise SetupError(
-                    f"{len(devices) - len(streams)} of {len(devices)} did not connect: {failed!r}"
-                )
-            samples: list[Sample] = []
-            for index in range(warmup + rounds):
-                gc.collect()
-                with Stopwatch() as stopwatch:
-                    results = await bounded_gather([self._exchange(s) for s in streams], deadline)
-                if index >= warmup:
-                    samples.append(_sample(stopwatch, [why_not(r) for r in results]))
-            return samples
+            require_all(opened, streams, len(devices))
+            return await timed_rounds(
+                lambda: [self._exchange(s) for s in streams],
+                _why_not_each,
+                rounds=rounds,
+                warmup=warmup,
+                deadline=deadline,
+            )
         finally:
             await bounded_gather([_close_stream(s.writer) for s in streams], deadline)
 
