@@ -72,7 +72,7 @@ class DeviceLink:
         retry_limit: int,
         retry_delay: float,
         persist: bool,
-        heartbeat_payload: Callable[[], bytes],
+        make_heartbeat_payload: Callable[[], bytes],
         heartbeat_interval: float | None,
         heartbeat_timeout: float | None,
         backoff: Backoff,
@@ -90,7 +90,7 @@ class DeviceLink:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_timeout = heartbeat_timeout
         self.backoff = backoff
-        self.heartbeat_payload = heartbeat_payload
+        self.make_heartbeat_payload = make_heartbeat_payload  # called when heartbeats start
         self.max_payload = max_payload
         self._local_key = local_key
         self._device_cipher: KeyedCipher | None = None
@@ -315,7 +315,7 @@ class DeviceLink:
         self._last_error = None
         if self.persist and self.heartbeat_interval:
             connection.start_heartbeat(
-                self.heartbeat_interval, self.heartbeat_timeout or self.timeout, self.heartbeat_payload()
+                self.heartbeat_interval, self.heartbeat_timeout or self.timeout, self.make_heartbeat_payload()
             )
         self._set_state(ConnectionState.CONNECTED)
 

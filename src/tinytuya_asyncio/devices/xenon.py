@@ -176,7 +176,7 @@ class XenonDeviceAsync:
             retry_limit=self.socketRetryLimit,
             retry_delay=self.socketRetryDelay,
             persist=self.socketPersistent,
-            heartbeat_payload=self._heartbeat_body,  # built when heartbeats start, not here
+            make_heartbeat_payload=self._heartbeat_body,  # not built here: most devices never beat
             heartbeat_interval=heartbeat_interval,
             heartbeat_timeout=heartbeat_timeout,
             backoff=backoff or Backoff(),
