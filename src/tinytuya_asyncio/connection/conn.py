@@ -301,8 +301,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         """Write one command without waiting for anything."""
         if self._error is not None:
             raise self._error
-        iv = os.urandom(_GCM_IV_LEN) if self._gcm else None
-        self._write(self._session.send(cmd, payload, iv=iv))
+        self._write(self._session.send(cmd, payload, iv=self._iv()))
         if self._debug:
             _LOGGER.debug("%s: sent cmd %#04x (%d bytes)", self._name, cmd, len(payload))
 

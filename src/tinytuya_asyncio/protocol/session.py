@@ -78,7 +78,9 @@ class Session:
         )
         #: The sequence number the next frame sent without an explicit one will carry.
         self.next_seqno = 1
-        self._established = self._handshake is None  # settles once: a session never un-establishes
+        # Set where the handshake completes (finish_handshake, or FINISH received) and never
+        # unset: per-frame checks read a field instead of asking the handshake.
+        self._established = self._handshake is None
         self._device = role is Role.DEVICE
 
     def __repr__(self) -> str:
@@ -92,10 +94,6 @@ class Session:
     @property
     def established(self) -> bool:
         """True when application commands may flow (always, before 3.4)."""
-        if self._established:
-            return True
-        assert self._handshake is not None
-        self._established = self._handshake.state is HandshakeState.ESTABLISHED
         return self._established
 
     @property
@@ -116,7 +114,7 @@ class Session:
         """Encode one application command; ``iv`` is required on 3.5."""
         if cmd in HANDSHAKE_COMMANDS:
             raise LocalProtocolError("use the handshake methods for session-key commands")
-        if not (self._established or self.established):
+        if not self._established:
             raise LocalProtocolError("negotiate the session key before sending commands")
         return self._encode(cmd, payload, seqno, retcode, iv)
 
@@ -145,6 +143,7 @@ class Session:
         frame = self._encode(tuya.SESS_KEY_NEG_FINISH, handshake.finish(), None, None, iv)
         assert handshake.session_key is not None
         self._codec.use_session_key(handshake.session_key)
+        self._established = True
         return frame
 
     def answer_handshake(self, device_nonce: bytes, *, seqno: int, iv: bytes | None = None) -> bytes:
@@ -191,7 +190,7 @@ class Session:
             yield event
 
     def _process(self, frame: Frame) -> Event:
-        negotiating = not (self._established or self.established)
+        negotiating = not self._established
         try:
             message = self._codec.decode(frame)
         except IntegrityError as exc:
@@ -227,4 +226,5 @@ class Session:
         handshake.receive_finish(message.payload)
         assert handshake.session_key is not None
         self._codec.use_session_key(handshake.session_key)
+        self._established = True
         return HandshakeCompleted()
