@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, Self
@@ -33,7 +33,7 @@ class DeviceEntry:
     """One simulated device, as the devices file describes it."""
 
     dev_id: str
-    key: str
+    key: str = field(repr=False)  # keys stay out of reprs, even simulated ones
     host: str
     port: int
     version: str

@@ -12,7 +12,7 @@ bytes during the run and decrypted and checked only afterwards (:meth:`FloorFram
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bench.fleet import DeviceEntry
@@ -71,7 +71,7 @@ class FloorFrames:
     query: bytes
     #: ``finish + query``, joined ahead of time (one write for a cold connection).
     finish_query: bytes
-    session_key: bytes | None
+    session_key: bytes | None = field(repr=False)
 
     def check(self, reply: bytes) -> bool:
         """Decrypt ``reply`` (one frame) and say whether it is a valid status (not timed)."""

@@ -120,6 +120,9 @@ def _our_devices(devices: int, version: str, *, persist: bool) -> list[DeviceAsy
     ]
 
 
+#: Seconds one round of requests may take.
+_ROUND_DEADLINE: Final = 60.0
+
 #: Cold rounds build at least this many batches of clients up front (see bench/instructions.sh,
 #: whose longer run has 12 rounds): both runs then build as many, and the difference is requests.
 _MIN_COLD_BATCHES: Final = 12
@@ -212,7 +215,8 @@ async def _time_rounds(rounds: int, devices: int, make: Callable[[], Sequence[Aw
     for _ in range(rounds):
         requests = make()
         started = time.process_time()
-        results = await asyncio.gather(*requests)
+        async with asyncio.timeout(_ROUND_DEADLINE):  # a stand-in that stops answering fails, not hangs
+            results = await asyncio.gather(*requests)
         spent += time.process_time() - started
         if not all(isinstance(r, dict | bytes) and r for r in results):
             raise RuntimeError("a request got no answer")
