@@ -174,6 +174,21 @@ class HandshakingDevice:
             writer.close()
 
 
+class _RecordingTransport:
+    """Stands between a connection and its transport, recording each write's commands."""
+
+    def __init__(self, transport: asyncio.BaseTransport, recorded: list[list[int]]) -> None:
+        self._transport = transport
+        self._recorded = recorded
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._recorded.append([frame.cmd for frame in FrameReader().feed(bytes(data))])
+        self._transport.write(data)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
+
+
 @pytest.fixture
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     """The commands of the frames in each write a connection makes to its transport."""
@@ -181,15 +196,8 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     made = TuyaConnection.connection_made
 
     def spy(self: TuyaConnection, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        write = transport.write
-
-        def recording_write(data: bytes | bytearray | memoryview) -> None:
-            recorded.append([frame.cmd for frame in FrameReader().feed(bytes(data))])
-            write(data)
-
-        transport.write = recording_write  # type: ignore[method-assign]
-        made(self, transport)
+        # A proxy rather than a patched method: uvloop's transports take no new attributes.
+        made(self, _RecordingTransport(transport, recorded))  # type: ignore[arg-type]
 
     monkeypatch.setattr(TuyaConnection, "connection_made", spy)
     return recorded

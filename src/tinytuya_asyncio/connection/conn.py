@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.backoff import connect_slots
@@ -210,8 +210,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
     # -- asyncio.BufferedProtocol ----------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # Any loop's stream transport will do (uvloop's are not asyncio.Transport subclasses).
+        self._transport = cast("asyncio.Transport", transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return _read_buffer.view

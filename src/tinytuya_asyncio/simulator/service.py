@@ -21,7 +21,7 @@ import asyncio
 import logging
 import os
 from collections import deque
-from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import RemoteProtocolError
@@ -129,13 +129,13 @@ class DeviceConnection(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # Any loop's stream transport will do (uvloop's are not asyncio.Transport subclasses).
+        self._transport = cast("asyncio.Transport", transport)
         peer = transport.get_extra_info("peername")
         self._log_name = f"{self._host.state.spec.text} from {peer[0]}:{peer[1]}" if peer else "client"
         if not self._host.accept(self):
             self.closing = True
-            transport.abort()
+            self._transport.abort()
             return
         self._arm_idle()
         if self._session.established:
