@@ -8,16 +8,17 @@ no blocking, one connection per device shared by every task, and push updates.
         print(await dev.status())
 
 Where this class deliberately differs from the sync one, the README's migration table
-says so and why.
+says so and why. The class is a façade: tinytuya's setters (:mod:`.settings`), gateway
+children and routing (:mod:`.gateway`), the status caches (:mod:`.status_cache`), the
+``receive()`` backlog (:mod:`.receiver`), device22 detection (:mod:`.device22`) and the
+payload builder (:mod:`.builders`) each live in a module of their own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -26,35 +27,28 @@ from tinytuya_asyncio.connection.backoff import Backoff
 from tinytuya_asyncio.connection.conn import Answer, Reply, ReplyRule
 from tinytuya_asyncio.connection.link import DeviceLink
 from tinytuya_asyncio.connection.state import ConnectionState, StateChange
+from tinytuya_asyncio.devices import device22
+from tinytuya_asyncio.devices.builders import BuilderCache
 from tinytuya_asyncio.devices.errors import error_dict
+from tinytuya_asyncio.devices.gateway import Children
+from tinytuya_asyncio.devices.receiver import PushBacklog
+from tinytuya_asyncio.devices.redact import redact_id
+from tinytuya_asyncio.devices.settings import TinytuyaSettings
+from tinytuya_asyncio.devices.status_cache import StatusCache
 from tinytuya_asyncio.devices.updates import DEFAULT_QUEUE_SIZE, DeviceUpdate, UpdateHub, UpdateStream
 from tinytuya_asyncio.exceptions import LocalProtocolError, TuyaError
 from tinytuya_asyncio.metrics import MetricsSink, Reporter
 from tinytuya_asyncio.protocol.dps import changed_dps, dps_of, merge_results
 from tinytuya_asyncio.protocol.payloads import PayloadBuilder
-from tinytuya_asyncio.protocol.results import is_data_unvalid, result_cid
-from tinytuya_asyncio.protocol.versions import VersionSpec, version_spec
+from tinytuya_asyncio.protocol.results import is_data_unvalid
+from tinytuya_asyncio.protocol.versions import version_spec
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Default seconds between automatic heartbeats on an idle persistent connection. Devices
 #: drop connections idle for about 30 s; tinytuya's docs suggest beating every 9-12 s.
 DEFAULT_HEARTBEAT_INTERVAL: Final = 10.0
-#: Pushes kept for ``receive()`` callers (tinytuya's equivalent is the socket buffer).
-RECEIVE_BACKLOG: Final = 64
 _AUTO_ADDRESSES: Final = frozenset({"", "Auto", "0.0.0.0"})  # noqa: S104 - tinytuya's "find it" markers
-#: device22 status queries probe these DP ranges, a few at a time (request size is limited).
-_DETECT_RANGES: Final = (
-    (2, 11),
-    (11, 21),
-    (21, 31),
-    (50, 61),
-    (61, 71),
-    (100, 111),
-    (111, 121),
-    (121, 131),
-    (131, 141),
-)
 
 _SOCKET_GONE: Final = frozenset(
     {ConnectionState.DISCONNECTED, ConnectionState.RECONNECTING, ConnectionState.CLOSED}
@@ -74,12 +68,7 @@ _ERR_DEVTYPE: Final = str(tuya.ERR_DEVTYPE)
 PayloadLike = Any  # tinytuya.MessagePayload (cmd, payload) or raw frame bytes
 
 
-def redact_id(dev_id: str) -> str:
-    """A device id shortened for logs (ids are credentials for the cloud API)."""
-    return dev_id if len(dev_id) <= 8 else f"{dev_id[:4]}…{dev_id[-4:]}"
-
-
-class XenonDeviceAsync:
+class XenonDeviceAsync(TinytuyaSettings):
     """A Tuya device on the LAN; see the module docstring."""
 
     def __init__(  # noqa: PLR0917 - tinytuya's positional signature
@@ -128,25 +117,21 @@ class XenonDeviceAsync:
         self.sendWait: float | None = 0.01
         self.dps_to_request: dict[str, Any] = {}
         self.dps_cache: dict[str, Any] = {}
-        self.parent = parent
-        self.children: dict[str, XenonDeviceAsync] = {}
+        self.parent: XenonDeviceAsync | None = parent
+        self.children: Children[XenonDeviceAsync] = Children()
         self.max_simultaneous_dps = max_simultaneous_dps or 0
         self.cmd_retcode: int | None = None
         self.local_key = local_key.encode("latin1") if isinstance(local_key, str) else bytes(local_key)
-        self._historic_status: dict[str, Any] = {}
-        self._last_status: dict[str, Any] = {}
-        self._have_status = False
-        self._detecting = False
-        self._builder: PayloadBuilder | None = None
+        self._cache = StatusCache()
+        self._probing = False
+        self._builders = BuilderCache()
         self._updates = UpdateHub(self._on_updates_dropped)
-        self._received: deque[dict[str, Any]] = deque(maxlen=RECEIVE_BACKLOG)
-        self._receive_waiter: asyncio.Future[None] | None = None
+        self._backlog = PushBacklog()
         self._report = Reporter(redact_id(dev_id), metrics)
         self.version = 0.0
         self.version_str = ""
         self.version_bytes = b""
         self.version_header = b""
-        self._spec: VersionSpec
         if parent is not None:
             self._set_version_fields(parent._spec)
         else:
@@ -230,7 +215,16 @@ class XenonDeviceAsync:
 
     @property
     def state(self) -> ConnectionState:
-        """The connection's state (shared with the parent for gateway children)."""
+        """The connection's state (shared with the parent for gateway children).
+
+        ``BulbDeviceAsync`` uses this name for tinytuya's ``state()`` method; code that
+        handles every kind of device reads :attr:`connection_state`.
+        """
+        return self._link.state
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        """The connection's state, under a name no device class reuses."""
         return self._link.state
 
     @property
@@ -274,10 +268,9 @@ class XenonDeviceAsync:
 
     def _on_push(self, answer: Answer) -> None:
         result = dict(answer.result)
-        target = self._child_for(result) or self
+        target = self.children.for_result(result) or self
         target._absorb(result, pushed=True)
-        target._received.append(result)
-        target._wake_receiver()
+        target._backlog.put(result)
 
     def _on_state_change(self, change: StateChange) -> None:
         if change.state in _SOCKET_GONE:
@@ -285,36 +278,22 @@ class XenonDeviceAsync:
             for child in self.children.values():
                 child.cache_clear()
 
-    def _child_for(self, result: dict[str, Any]) -> XenonDeviceAsync | None:
-        """The registered child a result is about; tags the result as tinytuya does."""
-        if not self.children:
-            return None
-        cid = result_cid(result)
-        if cid is None:
-            return None
-        for child in self.children.values():
-            if child.cid == cid:
-                result["device"] = child
-                return child
-        return None
-
     def _absorb(self, result: dict[str, Any], *, pushed: bool) -> None:
         """Cache a decoded frame (as tinytuya's ``_cache_response``) and publish an update."""
+        cache = self._cache
         if self._updates:
             dps = dps_of(result)
-            changed = dict(dps) if pushed else changed_dps(dps_of(self._historic_status), dps)
+            changed = dict(dps) if pushed else changed_dps(dps_of(cache.historic), dps)
         else:
             changed = {}  # nobody listens: only the caches need the frame
-        merge_results(self._historic_status, result)
-        if self.socketPersistent and self._link.connected:
-            merge_results(self._last_status, result)
+        cache.absorb(result, live=self.socketPersistent and self._link.connected)
         if changed:
             self._updates.publish(
                 DeviceUpdate(
                     device_id=self.id,
                     cid=self.cid,
                     changed=changed,
-                    dps=dict(dps_of(self._historic_status)),
+                    dps=dict(dps_of(cache.historic)),
                     result=result,
                     pushed=pushed,
                 )
@@ -362,13 +341,15 @@ class XenonDeviceAsync:
         if "Err" in result:
             return result
         owner = self.parent or self
-        target = owner._child_for(result) or self
+        target = owner.children.for_result(result) or self
         target._absorb(result, pushed=False)
         return result
 
     def _on_data_unvalid(self) -> dict[str, Any] | None:
         """device22 firmware rejects a plain status query: switch the query style, as tinytuya does."""
-        if self.disabledetect or self.version not in (3.3, 3.4) or self.dev_type == "device22":
+        if not device22.switches_to_device22(
+            version=self.version, dev_type=self.dev_type, disabledetect=self.disabledetect
+        ):
             return None
         _LOGGER.debug("%s: 'data unvalid': switching to dev_type device22", redact_id(self.id))
         self.dev_type = "device22"
@@ -377,8 +358,9 @@ class XenonDeviceAsync:
 
     async def status(self, nowait: bool = False) -> dict[str, Any] | None:
         """The device's data points: ``{"dps": {...}, ...}``, or an error dict."""
-        if self.version == 3.2 and not self.dps_to_request and not self._detecting:
-            # tinytuya probes a 3.2 device's DPs in its constructor; we do it on first use.
+        if device22.needs_probe(
+            version=self.version, dps_to_request=self.dps_to_request, probing=self._probing
+        ):
             await self.detect_available_dps()
         query = ReplyRule.QUERY  # device22 queries travel as CONTROL_NEW but are queries
         data = await self._send_receive(
@@ -395,15 +377,15 @@ class XenonDeviceAsync:
         (or returns ``None`` when ``nowait``).
         """
         if historic:
-            return self._historic_status
-        if not (self._have_status and self.socketPersistent and self._link.connected and self._last_status):
+            return self._cache.historic
+        last = self._cache.current() if self.socketPersistent and self._link.connected else None
+        if last is None:
             return None if nowait else await self.status()
-        return self._last_status
+        return last
 
     def cache_clear(self) -> None:
-        if self._last_status:  # runs on every disconnect: no new dict when there is nothing to clear
-            self._last_status = {}
-        self._have_status = False
+        """Forget the last status (tinytuya's ``cache_clear``); the historic one stays."""
+        self._cache.clear()
 
     async def subdev_query(self, nowait: bool = False) -> dict[str, Any] | None:
         """Ask a gateway for its sub-devices and whether they are online."""
@@ -414,129 +396,35 @@ class XenonDeviceAsync:
 
     async def detect_available_dps(self) -> dict[str, Any]:
         """Which DPs the device has (probing ranges for device22 firmware)."""
-        self.dps_cache = {}
-        self._detecting = True
+        self._probing = True
         try:
-            for low, high in _DETECT_RANGES:
-                dev_type = self.dev_type
-                self.dps_to_request = {"1": None}  # DP 1 always, or a range with none fails
-                self.add_dps_to_request(range(low, high))
-                data = await self.status()
-                if self.dev_type != dev_type:
-                    # The device turned out to be device22 and the query was re-sent for DP 1
-                    # only; probe this range again (tinytuya skips it and misses its DPs).
-                    self.dps_to_request = {"1": None}
-                    self.add_dps_to_request(range(low, high))
-                    data = await self.status()
-                if data is not None and "Err" in data:
-                    break  # unreachable or wrong key: probing more ranges would only fail slower
-                if data is not None and "dps" in data:
-                    for key in data["dps"]:
-                        self.dps_cache[key] = None
-                if self.dev_type == "default":
-                    break
+            return await device22.probe_dps(self)
         finally:
-            self._detecting = False
-        self.dps_to_request = self.dps_cache
-        return self.dps_cache
+            self._probing = False
 
     async def receive(self) -> dict[str, Any] | None:
         """The next pushed update, or ``None`` if none arrives within ``connection_timeout``."""
-        if self._received:
-            return self._received.popleft()
+        kept = self._backlog.pop()
+        if kept is not None:
+            return kept
         try:
             self._check_address()
             await self._link.connect()
         except TuyaError as exc:
             return error_dict(exc)
-        waiter = self._receive_waiter = asyncio.get_running_loop().create_future()
         try:
-            async with asyncio.timeout(self.connection_timeout):
-                await waiter
-        except TimeoutError:
-            return None
+            return await self._backlog.wait(self.connection_timeout)
         finally:
-            self._receive_waiter = None
             await self._link.release()
-        return self._received.popleft() if self._received else None
-
-    def _wake_receiver(self) -> None:
-        if self._receive_waiter is not None and not self._receive_waiter.done():
-            self._receive_waiter.set_result(None)
 
     async def send(self, payload: PayloadLike) -> dict[str, Any] | None:
         """Send a ``MessagePayload`` (or raw frame bytes) without waiting; ``None`` or an error dict."""
         return await self._send_receive(payload, getresponse=False)
 
-    # -- configuration (plain methods, no I/O) --------------------------------------------
-
-    def _set_version_fields(self, spec: VersionSpec) -> None:
-        self._spec = spec
-        self.version = spec.number
-        self.version_str = "v" + spec.text
-        self.version_bytes = spec.version_bytes
-        self.version_header = spec.header
-        if spec.number == 3.2:  # 3.2 behaves like 3.3 device22
-            self.dev_type = "device22"
-
-    def set_version(self, version: float | str) -> None:
-        """Switch protocol version (the next request reconnects with it).
-
-        3.2 implies ``dev_type="device22"``; its DPs are probed on the next :meth:`status`
-        instead of immediately as tinytuya does.
-        """
-        spec = version_spec(version)
-        self._set_version_fields(spec)
-        if self.parent is None:
-            self._link.version = spec
-            self._link.drop()
-        for child in self.children.values():
-            child._set_version_fields(spec)
-
-    def set_socketPersistent(self, persist: bool) -> None:
-        self.socketPersistent = bool(persist)
-        if self.parent is None:
-            self._link.set_persist(self.socketPersistent)
-            if not persist:
-                self.cache_clear()
-
-    def set_socketNODELAY(self, nodelay: bool) -> None:
-        """Kept for compatibility: asyncio already disables Nagle on TCP sockets."""
-        self.socketNODELAY = bool(nodelay)
-
-    def set_socketRetryLimit(self, limit: int) -> None:
-        self.socketRetryLimit = limit
-        self._link.retry_limit = limit
-
-    def set_socketRetryDelay(self, delay: float) -> None:
-        self.socketRetryDelay = delay
-        self._link.retry_delay = delay
-
-    def set_socketTimeout(self, s: float) -> None:
-        self.connection_timeout = s
-        self._link.timeout = s
-
-    def set_dpsUsed(self, dps_to_request: dict[str, Any]) -> None:
-        self.dps_to_request = dps_to_request
-
-    def add_dps_to_request(self, dp_indicies: int | Iterable[int | str]) -> None:
-        """Add DP indexes to the list a device22 status query names."""
-        if isinstance(dp_indicies, int):
-            self.dps_to_request[str(dp_indicies)] = None
-        else:
-            self.dps_to_request.update({str(index): None for index in dp_indicies})
-
-    def set_retry(self, retry: bool) -> None:
-        self.retry = retry
-
-    def set_sendWait(self, s: float | None) -> None:
-        """Kept for compatibility: replies are awaited as they arrive, so no wait is needed."""
-        self.sendWait = s
+    # -- gateway children ------------------------------------------------------------------
 
     def _register_child(self, child: XenonDeviceAsync) -> None:
-        if child.id in self.children and self.children[child.id] is not child:
-            _LOGGER.debug("replacing child %s", redact_id(child.id))
-        self.children[child.id] = child
+        self.children.add(child)
         # Gateways answer "json obj data unvalid" to a status query without a cid.
         self.disabledetect = True
 
@@ -544,27 +432,15 @@ class XenonDeviceAsync:
 
     def _payload_builder(self) -> PayloadBuilder:
         """The builder for the current settings (kept until version, type or children change)."""
-        builder = self._builder
-        parent_id = self.parent.id if self.parent else None
-        gateway = bool(self.children)
-        if (
-            builder is None
-            or builder.version is not self._spec
-            or builder.dev_type != self.dev_type
-            or builder.cid != self.cid
-            or builder.parent_id != parent_id
-            or builder.gateway != gateway
-            or builder.dev_id != self.id
-        ):
-            builder = self._builder = PayloadBuilder(
-                version=self._spec,
-                dev_id=self.id,
-                dev_type=self.dev_type,
-                cid=self.cid,
-                parent_id=parent_id,
-                gateway=gateway,
-            )
-        return builder
+        parent = self.parent
+        return self._builders.get(
+            self._spec,
+            self.id,
+            self.dev_type,
+            self.cid,
+            parent.id if parent is not None else None,
+            bool(self.children),
+        )
 
     def _heartbeat_body(self) -> bytes:
         return self._payload_builder().build(tuya.HEART_BEAT, t=0)[1]
@@ -581,7 +457,7 @@ class XenonDeviceAsync:
     ) -> Any:
         """Build the request for ``command`` as a tinytuya ``MessagePayload(cmd, payload)``."""
         if command in (tuya.DP_QUERY, tuya.DP_QUERY_NEW):
-            self._have_status = True
+            self._cache.have_status = True
         wire_cmd, body = self._payload_builder().build(
             command,
             t=int(time.time()),
