@@ -5,7 +5,8 @@ asyncio client, so the two do not share asyncio bugs; tinytuya's sync client is 
 independent referee in the tests. Layout: :mod:`.state` (the device model),
 :mod:`.firmware` (what firmware answers), :mod:`.service` (one connection),
 :mod:`.server` (listener and connection policy), :mod:`.device` (the public device),
-:mod:`.fleet` (many devices), :mod:`.discovery` (UDP), :mod:`.faults`.
+:mod:`.fleet` (many devices), :mod:`.discovery` (UDP), :mod:`.faults`, :mod:`.profiles`
+(data points of plugs, dimmers, bulbs and covers).
 
 Example::
 
@@ -22,10 +23,12 @@ from tinytuya_asyncio.simulator.discovery import Discovery, DiscoveryConfig
 from tinytuya_asyncio.simulator.faults import Faults
 from tinytuya_asyncio.simulator.fleet import Simulator, parse_versions
 from tinytuya_asyncio.simulator.limits import raise_nofile_limit
+from tinytuya_asyncio.simulator.profiles import PROFILES, profile_dps
 from tinytuya_asyncio.simulator.server import ConnectionPolicy
 from tinytuya_asyncio.simulator.stats import DeviceStats
 
 __all__ = [
+    "PROFILES",
     "ConnectionPolicy",
     "DeviceStats",
     "Discovery",
@@ -35,5 +38,6 @@ __all__ = [
     "SimulatedGateway",
     "Simulator",
     "parse_versions",
+    "profile_dps",
     "raise_nofile_limit",
 ]

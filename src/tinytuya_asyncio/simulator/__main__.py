@@ -20,6 +20,7 @@ from tinytuya_asyncio.simulator.device import DEFAULT_HOST
 from tinytuya_asyncio.simulator.discovery import DiscoveryConfig, require_loopback
 from tinytuya_asyncio.simulator.fleet import Simulator, loopback_addresses, parse_versions
 from tinytuya_asyncio.simulator.limits import raise_nofile_limit
+from tinytuya_asyncio.simulator.profiles import PROFILES
 from tinytuya_asyncio.simulator.server import ConnectionPolicy
 from tinytuya_asyncio.simulator.state import bench_nonce
 
@@ -40,6 +41,14 @@ def _ports(text: str) -> tuple[int, int, int]:
     if len(parts) != 3 or not all(0 <= p < 65536 for p in parts):
         raise argparse.ArgumentTypeError("want PLAIN,ENCRYPTED,PROBE ports, e.g. 6666,6667,7000")
     return parts[0], parts[1], parts[2]
+
+
+def _profiles(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PROFILES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown profile {', '.join(unknown) or '(none)'}")
+    return names
 
 
 def _loopback(text: str) -> str:
@@ -63,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_share_or_count,
         default=0,
         help="3.3/3.4 devices in device22 mode: a share such as 0.2, or a count such as 5",
+    )
+    parser.add_argument(
+        "--profiles",
+        type=_profiles,
+        default=["plug"],
+        help=f"comma list of device kinds, taken round-robin (default plug; known: {', '.join(PROFILES)})",
     )
     parser.add_argument("--gateway", action="store_true", help="add a gateway with sub-devices")
     parser.add_argument("--children", type=int, default=2, help="sub-devices of the gateway (default 2)")
@@ -133,6 +148,7 @@ async def _populate(sim: Simulator, args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         address_mode=args.address_mode,
+        profiles=args.profiles,
         policy=policy,
     )
     if args.gateway:

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 from tinytuya_asyncio.protocol import SUPPORTED_VERSIONS, version_spec
 from tinytuya_asyncio.simulator.device import DEFAULT_HOST, SimulatedDevice, SimulatedGateway
 from tinytuya_asyncio.simulator.discovery import Discovery, DiscoveryConfig
+from tinytuya_asyncio.simulator.profiles import profile_dps
 from tinytuya_asyncio.simulator.state import DEVICE22_VERSIONS
 
 AddressMode = Literal["ports", "ips"]
@@ -92,15 +93,18 @@ class Simulator:
     def _token(self, alphabet: str, length: int) -> str:
         return "".join(self._rng.choices(alphabet, k=length))
 
-    def generate(self, version: str | float, *, device22: bool = False, **kwargs: Any) -> SimulatedDevice:
-        """A new device (not started) with a generated id, key and plug-like data points."""
+    def generate(
+        self, version: str | float, *, device22: bool = False, profile: str = "plug", **kwargs: Any
+    ) -> SimulatedDevice:
+        """A new device (not started) with a generated id and key, and the data points of
+        ``profile`` (see :mod:`.profiles`: ``plug``, ``dimmer``, ``bulb_a``, ``cover_1``...)."""
         index = len(self.devices) + 1
         spec = version_spec(version)
         dev_id = "sim" + self._token(_ID_ALPHABET, (_ID_LEN_DEVICE22 if device22 else _ID_LEN) - 3)
-        kwargs.setdefault(
-            "dps",
-            {"1": False, "9": 0, "18": 0, "19": 0, "20": self._rng.randint(2200, 2400)},
-        )
+        dps = profile_dps(profile)
+        if profile == "plug":
+            dps["20"] = self._rng.randint(2200, 2400)  # voltages differ from plug to plug
+        kwargs.setdefault("dps", dps)
         kwargs.setdefault("name", f"sim-{index:04d}-v{spec.text}")
         kwargs.setdefault("product_key", "key" + self._token(_ID_ALPHABET, 13))
         return SimulatedDevice(
@@ -125,9 +129,10 @@ class Simulator:
         host: str = DEFAULT_HOST,
         port: int = 0,
         address_mode: AddressMode = "ports",
+        profiles: str | Sequence[str] = "plug",
         **kwargs: Any,
     ) -> list[SimulatedDevice]:
-        """Start ``count`` generated devices, versions taken round-robin from ``versions``.
+        """Start ``count`` generated devices, versions (and ``profiles``) taken round-robin.
 
         device22 mode goes to ``device22_count`` (or ``device22_share`` of) the 3.3/3.4
         devices; 3.2 devices always have it. ``address_mode="ports"``: every device on
@@ -135,6 +140,9 @@ class Simulator:
         ``address_mode="ips"``: consecutive 127.x.y.z addresses from ``host``, all on ``port``.
         Other keyword arguments go to every :class:`SimulatedDevice`.
         """
+        kinds = [profiles] if isinstance(profiles, str) else list(profiles)
+        if not kinds:
+            raise ValueError("no profile given")
         chosen = parse_versions(versions)
         plan = [chosen[i % len(chosen)] for i in range(count)]
         eligible = [i for i, v in enumerate(plan) if v in DEVICE22_VERSIONS and v != "3.2"]
@@ -148,7 +156,7 @@ class Simulator:
             raise ValueError(f"unknown address mode {address_mode!r}")
         started: list[SimulatedDevice] = []
         for i, version in enumerate(plan):
-            device = self.generate(version, device22=i in device22, **kwargs)
+            device = self.generate(version, device22=i in device22, profile=kinds[i % len(kinds)], **kwargs)
             started.append(await self.add(device, host=addresses[i][0], port=addresses[i][1]))
         return started
 
