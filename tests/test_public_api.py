@@ -12,10 +12,12 @@ import tinytuya_asyncio
 EXPECTED = {
     "DEFAULT_CONNECT_LIMIT",
     "Backoff",
+    "BulbDeviceAsync",
     "ConnectError",
     "ConnectionClosedError",
     "ConnectionState",
     "CounterSink",
+    "CoverDeviceAsync",
     "DeviceAsync",
     "DeviceOfflineError",
     "DeviceUpdate",
@@ -28,6 +30,7 @@ EXPECTED = {
     "LocalProtocolError",
     "MetricsSink",
     "NullSink",
+    "OutletDeviceAsync",
     "RemoteProtocolError",
     "StateChange",
     "TuyaError",
@@ -43,6 +46,9 @@ if TYPE_CHECKING:
     # mypy checks that the device classes are concrete and take tinytuya's arguments.
     _xenon = tinytuya_asyncio.XenonDeviceAsync("id", "127.0.0.1", "0123456789abcdef", "default", 5, 3.3, True)
     _device = tinytuya_asyncio.DeviceAsync("id", "127.0.0.1", "0123456789abcdef", version=3.5, persist=True)
+    _outlet = tinytuya_asyncio.OutletDeviceAsync("id", "127.0.0.1", "0123456789abcdef", version=3.3)
+    _bulb = tinytuya_asyncio.BulbDeviceAsync("id", "127.0.0.1", "0123456789abcdef", "default", 5, 3.4)
+    _cover = tinytuya_asyncio.CoverDeviceAsync("id", cid="c1", parent=_device)
 
 
 def test_exports_are_pinned() -> None:
@@ -92,3 +98,40 @@ def test_method_names_mirror_tinytuya() -> None:
         ours = list(inspect.signature(method).parameters)
         theirs = list(inspect.signature(getattr(tinytuya.Device, name)).parameters)
         assert ours == theirs, name
+
+
+#: Methods of tinytuya's device classes that do no I/O, and so are plain methods here too.
+_PLAIN_BY_CLASS = {
+    "BulbDevice": {"set_bulb_type", "set_bulb_capabilities"},
+    "CoverDevice": {"set_cover_type"},
+}
+
+
+def _public_methods(cls: type) -> set[str]:
+    return {n for n, v in vars(cls).items() if callable(v) and not n.startswith("_")}
+
+
+def test_every_method_of_the_device_classes_is_there_with_the_same_parameters() -> None:
+    """Each public method tinytuya's Outlet/Bulb/CoverDevice defines, with its parameters.
+
+    Everything that may touch the network is a coroutine; tinytuya's static converters and
+    the setters stay plain.
+    """
+    pairs = [
+        (tinytuya.OutletDevice, tinytuya_asyncio.OutletDeviceAsync),
+        (tinytuya.BulbDevice, tinytuya_asyncio.BulbDeviceAsync),
+        (tinytuya.CoverDevice, tinytuya_asyncio.CoverDeviceAsync),
+    ]
+    for theirs_cls, ours_cls in pairs:
+        plain = _PLAIN_BY_CLASS.get(theirs_cls.__name__, set())
+        for name in _public_methods(theirs_cls):
+            assert hasattr(ours_cls, name), f"{ours_cls.__name__} has no {name}"
+            theirs = inspect.getattr_static(theirs_cls, name)
+            ours = inspect.getattr_static(ours_cls, name)
+            assert isinstance(ours, staticmethod) is isinstance(theirs, staticmethod), name
+            method = getattr(ours_cls, name)
+            if not isinstance(theirs, staticmethod):
+                assert inspect.iscoroutinefunction(method) is (name not in plain), name
+            assert list(inspect.signature(method).parameters) == list(
+                inspect.signature(getattr(theirs_cls, name)).parameters
+            ), name

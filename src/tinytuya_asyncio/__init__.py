@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from tinytuya_asyncio.connection.backoff import DEFAULT_CONNECT_LIMIT, Backoff, set_connect_limit
 from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason, StateChange
-from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate, UpdateStream, XenonDeviceAsync
+from tinytuya_asyncio.devices import (
+    BulbDeviceAsync,
+    CoverDeviceAsync,
+    DeviceAsync,
+    DeviceUpdate,
+    OutletDeviceAsync,
+    UpdateStream,
+    XenonDeviceAsync,
+)
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
@@ -40,10 +48,12 @@ __version__ = "2.0.0.dev0"
 __all__ = [
     "DEFAULT_CONNECT_LIMIT",
     "Backoff",
+    "BulbDeviceAsync",
     "ConnectError",
     "ConnectionClosedError",
     "ConnectionState",
     "CounterSink",
+    "CoverDeviceAsync",
     "DeviceAsync",
     "DeviceOfflineError",
     "DeviceUpdate",
@@ -56,6 +66,7 @@ __all__ = [
     "LocalProtocolError",
     "MetricsSink",
     "NullSink",
+    "OutletDeviceAsync",
     "RemoteProtocolError",
     "StateChange",
     "TuyaError",

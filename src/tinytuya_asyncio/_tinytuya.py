@@ -164,3 +164,53 @@ def decrypt_udp(datagram: bytes) -> str:
 
 
 TINYTUYA_VERSION: Final[str] = _tt.__version__
+
+
+# -- bulbs and covers: tinytuya's static tables and pure colour converters ----------------
+
+_BULB: Final = _tt.BulbDevice
+_COVER: Final = _tt.CoverDevice
+
+#: Per bulb type ("A", "B", "C", "None"): feature -> DP number (or None), plus the value
+#: range (``value_min``, ``value_max``) and colour format (``value_hexformat``).
+BULB_DPSETS: Final[Mapping[str, Mapping[str, Any]]] = _BULB.DEFAULT_DPSET
+#: The bulb modes and features tinytuya names.
+BULB_MODE_WHITE: Final[str] = _BULB.DPS_MODE_WHITE
+BULB_MODE_COLOUR: Final[str] = _BULB.DPS_MODE_COLOUR
+BULB_MODE_SCENE: Final[str] = _BULB.DPS_MODE_SCENE
+BULB_MODE_MUSIC: Final[str] = _BULB.DPS_MODE_MUSIC
+#: Cover type (1-8) -> action ("open", "close", "stop", "continue") -> the value written
+#: (None: the type has no such action), plus ``detect_values``.
+COVER_TYPES: Final[Mapping[int, Mapping[str, Any]]] = _COVER.COVER_TYPES
+COVER_DEFAULT_TYPE: Final[int] = _COVER.DEFAULT_COVER_TYPE
+COVER_MOVE_DP: Final[str] = _COVER.DPS_INDEX_MOVE
+
+
+def bulb_attribute(name: str) -> Any:
+    """A class attribute of tinytuya's ``BulbDevice`` (its constants, kept for compatibility)."""
+    return getattr(_BULB, name)
+
+
+def cover_attribute(name: str) -> Any:
+    """A class attribute of tinytuya's ``CoverDevice``."""
+    return getattr(_COVER, name)
+
+
+def rgb_to_hexvalue(r: float, g: float, b: float, hexformat: str) -> str:
+    """tinytuya's colour string for r, g, b (0-255): ``"rgb8"`` or ``"hsv16"`` format."""
+    return cast("str", _BULB.rgb_to_hexvalue(r, g, b, hexformat))
+
+
+def hsv_to_hexvalue(h: float, s: float, v: float, hexformat: str) -> str:
+    """tinytuya's colour string for h, s, v (0-1); only its ``"hsv16"`` branch works in 1.20."""
+    return cast("str", _BULB.hsv_to_hexvalue(h, s, v, hexformat))
+
+
+def hexvalue_to_rgb(hexvalue: str, hexformat: str | None = None) -> tuple[int, int, int]:
+    """tinytuya's colour string back to r, g, b."""
+    return cast("tuple[int, int, int]", _BULB.hexvalue_to_rgb(hexvalue, hexformat))
+
+
+def hexvalue_to_hsv(hexvalue: str, hexformat: str | None = None) -> tuple[float, float, float]:
+    """tinytuya's colour string back to h, s, v (0-1)."""
+    return cast("tuple[float, float, float]", _BULB.hexvalue_to_hsv(hexvalue, hexformat))
