@@ -421,7 +421,89 @@ def test_decrypt_udp_formats() -> None:
 
 def test_tinytuya_version_is_in_the_tested_range() -> None:
     major, minor = (int(part) for part in tuya.TINYTUYA_VERSION.split(".")[:2])
-    # pyproject pins tinytuya>=1.17,<1.21: move the bound only after this contract passes.
-    assert (1, 17) <= (major, minor) < (1, 21), (
+    # pyproject pins tinytuya>=1.20,<1.21 (1.20 has the eight cover types): move the bound
+    # only after this contract passes.
+    assert (1, 20) <= (major, minor) < (1, 21), (
         f"tinytuya {tuya.TINYTUYA_VERSION} is outside the tested range"
     )
+
+
+# -- bulbs and covers: tables and colour converters ------------------------------------------
+
+BULB_TYPES = {
+    "A": {
+        "switch": 1, "mode": 2, "brightness": 3, "colourtemp": 4, "colour": 5, "scene": 6, "scene_data": None,
+        "timer": 7, "music": 8, "value_min": 25, "value_max": 255, "value_hexformat": "rgb8",
+    },
+    "B": {
+        "switch": 20, "mode": 21, "brightness": 22, "colourtemp": 23, "colour": 24, "scene": 25,
+        "scene_data": 25, "timer": 26, "music": 28, "value_min": 10, "value_max": 1000,
+        "value_hexformat": "hsv16",
+    },
+    "C": {
+        "switch": 1, "mode": None, "brightness": 2, "colourtemp": 3, "colour": None, "scene": None,
+        "scene_data": None, "timer": None, "music": None, "value_min": 25, "value_max": 255,
+        "value_hexformat": "rgb8",
+    },
+    "None": {
+        "switch": 1, "mode": None, "brightness": None, "colourtemp": None, "colour": None, "scene": None,
+        "scene_data": None, "timer": None, "music": None, "value_min": 0, "value_max": 255,
+        "value_hexformat": "rgb8",
+    },
+}  # fmt: skip
+
+COVERS = {
+    1: ("open", "close", "stop", "continue", ["open", "close", "stop", "continue"]),
+    2: (True, False, None, None, [True, False]),
+    3: ("1", "2", "0", None, ["0", "1", "2"]),
+    4: ("01", "02", "00", "03", ["00", "01", "02", "03"]),
+    5: ("fopen", "fclose", None, None, ["fopen", "fclose"]),
+    6: ("on", "off", "stop", None, ["on", "off", "stop"]),
+    7: ("up", "down", "stop", None, ["up", "down", "stop"]),
+    8: ("ZZ", "FZ", "STOP", None, ["ZZ", "FZ", "STOP"]),
+}
+
+
+def test_bulb_tables() -> None:
+    pin(tuya.BULB_DPSETS, BULB_TYPES, "BulbDevice.DEFAULT_DPSET")
+    pin(tuya.BULB_DPSETS, tinytuya.BulbDevice.DEFAULT_DPSET, "our BULB_DPSETS")
+    modes = (tuya.BULB_MODE_WHITE, tuya.BULB_MODE_COLOUR, tuya.BULB_MODE_SCENE, tuya.BULB_MODE_MUSIC)
+    pin(modes, ("white", "colour", "scene", "music"), "BulbDevice.DPS_MODE_*")
+    pin(tuya.bulb_attribute("DPS_MODE_SCENE_4"), "scene_4", "BulbDevice.DPS_MODE_SCENE_4")
+    pin(
+        (tuya.bulb_attribute("MUSIC_TRANSITION_JUMP"), tuya.bulb_attribute("MUSIC_TRANSITION_FADE")),
+        (0, 1),
+        "BulbDevice.MUSIC_TRANSITION_*",
+    )
+
+
+def test_cover_tables() -> None:
+    table = {
+        kind: (c["open"], c["close"], c["stop"], c["continue"], c["detect_values"])
+        for kind, c in tuya.COVER_TYPES.items()
+    }
+    pin(table, COVERS, "CoverDevice.COVER_TYPES")
+    pin((tuya.COVER_DEFAULT_TYPE, tuya.COVER_MOVE_DP), (1, "1"), "CoverDevice defaults")
+    pin(tuya.cover_attribute("DPS_INDEX_BL"), "101", "CoverDevice.DPS_INDEX_BL")
+    pin(tuya.cover_attribute("DPS_2_STATE"), {"1": "movement", "101": "backlight"}, "CoverDevice.DPS_2_STATE")
+
+
+def test_colour_converters() -> None:
+    # Expected strings from the formats' definitions: rgb8 is rrggbb + hhhh ss vv (h 0-360,
+    # s and v 0-255); hsv16 is hhhh ssss vvvv (h 0-360, s and v 0-1000).
+    pin(tuya.rgb_to_hexvalue(255, 0, 0, "rgb8"), "ff0000" + "0000" + "ff" + "ff", "rgb_to_hexvalue rgb8")
+    pin(tuya.rgb_to_hexvalue(0, 255, 255, "hsv16"), "00b4" + "03e8" + "03e8", "rgb_to_hexvalue hsv16")
+    pin(tuya.hsv_to_hexvalue(0.5, 1.0, 0.5, "hsv16"), "00b4" + "03e8" + "01f4", "hsv_to_hexvalue hsv16")
+    pin(tuya.hexvalue_to_rgb("00b403e803e8", "hsv16"), (0, 255, 255), "hexvalue_to_rgb hsv16")
+    pin(tuya.hexvalue_to_rgb("12ab34"), (0x12, 0xAB, 0x34), "hexvalue_to_rgb rgb8, format detected")
+    pin(tuya.hexvalue_to_hsv("ff00000000ffff", "rgb8"), (0.0, 1.0, 1.0), "hexvalue_to_hsv rgb8")
+    pin(tuya.hexvalue_to_hsv("00b403e801f4"), (0.5, 1.0, 0.5), "hexvalue_to_hsv hsv16, format detected")
+    with pytest.raises(ValueError):
+        tuya.rgb_to_hexvalue(256, 0, 0, "rgb8")
+    for name in ("rgb_to_hexvalue", "hsv_to_hexvalue"):
+        params = list(inspect.signature(getattr(tinytuya.BulbDevice, name)).parameters)
+        pin(params[3], "hexformat", f"BulbDevice.{name}'s parameters")
+    # Known in 1.20: the rgb8 branch of hsv_to_hexvalue raises TypeError (fractional r, g, b
+    # to a formatter of whole numbers), which is why bulb_values encodes HSV for rgb8 itself.
+    with pytest.raises(TypeError):
+        tuya.hsv_to_hexvalue(0.5, 1.0, 1.0, "rgb8")

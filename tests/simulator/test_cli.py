@@ -127,6 +127,9 @@ def test_argument_parsing() -> None:
     for bad in (["--discovery-address", "0.0.0.0"], ["--discovery-ports", "1,2"], ["--device22", "-1"]):
         with pytest.raises(SystemExit):
             build_parser().parse_args(bad)
+    assert build_parser().parse_args(["--profiles", "bulb_a, cover_2"]).profiles == ["bulb_a", "cover_2"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--profiles", "toaster"])
     assert main(["--count", "-1"]) == 2
     assert main(["--versions", "3.9"]) == 2
 

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from tinytuya_asyncio.simulator import SimulatedDevice, Simulator, parse_versions, raise_nofile_limit
+from tinytuya_asyncio.simulator import (
+    PROFILES,
+    SimulatedDevice,
+    Simulator,
+    parse_versions,
+    profile_dps,
+    raise_nofile_limit,
+)
 from tinytuya_asyncio.simulator.fleet import loopback_addresses
 
 from .helpers import tuya_device, tuya_device_from_entry
@@ -238,3 +245,24 @@ def test_raise_nofile_limit_raises_the_soft_limit_and_never_lowers_it() -> None:
         assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == soft - 5
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_profiles_round_robin() -> None:
+    async with Simulator(seed=3) as sim:
+        devices = await sim.add_many(5, versions="3.3", profiles=["bulb_b", "cover_8", "dimmer"])
+        assert [d.dps for d in devices[:3]] == [
+            profile_dps("bulb_b"),
+            profile_dps("cover_8"),
+            profile_dps("dimmer"),
+        ]
+        assert devices[3].dps == profile_dps("bulb_b")
+        devices[0].dps["20"] = True  # each device has its own copy
+        assert devices[3].dps["20"] is False
+        assert sim.generate("3.4", profile="cover_1").dps["1"] == "stop"
+        with pytest.raises(ValueError, match="unknown profile"):
+            sim.generate("3.4", profile="toaster")
+        with pytest.raises(ValueError):
+            await sim.add_many(1, profiles=[])
+    assert sorted(PROFILES) == sorted(
+        ["plug", "dimmer", "bulb_a", "bulb_b", "bulb_c", *(f"cover_{n}" for n in range(1, 9))]
+    )
