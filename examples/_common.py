@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from tinytuya_asyncio.simulator import SimulatedDevice
+from tinytuya_asyncio.simulator import SimulatedDevice, profile_dps
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,11 @@ def device_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.asynccontextmanager
-async def target_from(args: argparse.Namespace) -> AsyncIterator[Target]:
-    """The device named on the command line, or a simulated one on 127.0.0.1."""
+async def target_from(args: argparse.Namespace, profile: str | None = None) -> AsyncIterator[Target]:
+    """The device named on the command line, or a simulated one on 127.0.0.1.
+
+    ``profile`` names the simulated device's kind (see ``tinytuya_asyncio.simulator.PROFILES``).
+    """
     if args.id and args.ip and args.key:
         yield Target(args.id, args.ip, args.key, args.version)
         return
@@ -38,7 +41,7 @@ async def target_from(args: argparse.Namespace) -> AsyncIterator[Target]:
         "bf00example0000000000",
         "0123456789abcdef",
         version=args.version,
-        dps={"1": False, "2": 0, "20": 1234},
+        dps={"1": False, "2": 0, "20": 1234} if profile is None else profile_dps(profile),
     )
     await simulated.start(host="127.0.0.1", port=0)
     try:

@@ -63,6 +63,11 @@ class CoverDeviceAsync(DeviceAsync):
     _cover_type_detected: bool = False
     _cover_type: int | None = None
 
+    @property
+    def cover_type(self) -> int | None:
+        """The command set in use (1-8), or ``None`` before the first action detects it."""
+        return self._cover_type
+
     def set_cover_type(self, cover_type: int) -> None:
         """Use command set ``cover_type`` (1-8) instead of detecting it; ValueError otherwise."""
         if cover_type not in self.COVER_TYPES:
