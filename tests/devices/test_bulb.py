@@ -67,6 +67,7 @@ async def test_set_scene_on_type_a_sets_the_scene_mode(simulate: SimFactory) -> 
         (call("set_hsv", 0.0, 0.5, 0.5), call("set_colour", 128, 64, 64)),
         # Fractional r, g, b on an rgb8 bulb: the same TypeError; meant: the nearest colour.
         (call("set_colour", 254.6, 0.2, 10.0), call("set_colour", 255, 0, 10)),
+        (call("set_music_colour", 1, 254.6, 0, 0, 50), call("set_music_colour", 1, 255, 0, 0, 50)),
     ],
     ids=str,
 )
@@ -257,6 +258,10 @@ def test_colour_strings_are_tinytuyas_for_whole_numbers(hexformat: str) -> None:
         bulb_values.colour_hex(256, 0, 0, hexformat)
     with pytest.raises(ValueError):
         bulb_values.hsv_hex(1.5, 0, 0, hexformat)
+    rgb8_cyan = tinytuya.BulbDevice.rgb_to_hexvalue(0, 255, 255, "rgb8")
+    assert BulbDeviceAsync.hsv_to_hexvalue(0.5, 1.0, 1.0, "rgb8") == rgb8_cyan  # tinytuya's raises TypeError
+    assert BulbDeviceAsync.rgb_to_hexvalue(0, 255, 255, "rgb8") == rgb8_cyan
+    assert BulbDeviceAsync.hexvalue_to_rgb(rgb8_cyan) == (0, 255, 255)
     assert bulb_values.hsv_hex(0.25, 0.5, 1.0, "hsv16") == tinytuya.BulbDevice.hsv_to_hexvalue(
         0.25, 0.5, 1.0, "hsv16"
     )
