@@ -21,6 +21,7 @@ SCENE_DATA = "0e0d0000000000000000c803e8"
 
 #: What every bulb type goes through: detection, each setter, errors, then the getters.
 COMMON = [
+    call("detect_bulb"),  # no status yet: it asks for one
     call("status"),
     call("bulb_has_capability", "colour"),
     call("turn_on"),
@@ -53,6 +54,8 @@ COMMON = [
     call("set_colour", 300, 0, 0),
     call("get_value", "nonexistent"),
     call("bulb_has_capability", "bogus"),
+    call("set_bulb_capabilities", {"timer": None}),
+    call("set_timer", 5),  # no timer DP any more: error 907
     # Getters agree afterwards.
     call("state"),
     call("get_mode"),
@@ -123,7 +126,8 @@ async def test_same_results_and_requests_as_tinytuya(
 ) -> None:
     dps = profile_dps(f"bulb_{bulb_type.lower()}")
     twins = (await simulate(version, dps=dps), await simulate(version, dps=dps))
-    calls = [*COMMON, *BY_TYPE[bulb_type], *NOWAIT]
+    # Given a response, detect_bulb detects again (even when configured), as in tinytuya.
+    calls = [*COMMON, call("detect_bulb", {"dps": dps}), *BY_TYPE[bulb_type], *NOWAIT]
 
     (expected, sync_facts), (actual, async_facts) = await run_twins(
         tinytuya.BulbDevice, BulbDeviceAsync, twins, calls, persist=persist, inspect=_bulb_facts
