@@ -38,6 +38,14 @@ class FrameError(RemoteProtocolError):
     """A frame could not be delimited: bad prefix/suffix, impossible or oversize length."""
 
 
+class DatagramError(RemoteProtocolError):
+    """A discovery datagram was refused: ``reason`` is oversize, truncated, integrity or undecodable."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
 class IntegrityError(RemoteProtocolError):
     """A frame failed its CRC32, HMAC-SHA256 or AES-GCM tag check, or its 3.1 signature."""
 
@@ -87,6 +95,7 @@ class TuyaTimeoutError(TuyaError, TimeoutError):
 __all__ = [
     "ConnectError",
     "ConnectionClosedError",
+    "DatagramError",
     "DeviceOfflineError",
     "FrameError",
     "HandshakeError",

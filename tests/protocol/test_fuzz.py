@@ -1,4 +1,5 @@
-"""The fuzz invariant: hostile bytes yield frames, events or RemoteProtocolError, nothing else.
+"""The fuzz invariant: hostile bytes yield frames, events or RemoteProtocolError, nothing else
+(and hostile datagrams a decoded datagram or DatagramError).
 
 Random bytes almost never get past a CRC, so most of the streams here are built from valid
 frames (mutated, truncated, duplicated, spliced) and from frames whose checksum, HMAC or
@@ -11,6 +12,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Final
 
 import pytest
 import tinytuya
@@ -29,8 +31,9 @@ from tests.protocol.helpers import (
     drain,
 )
 from tinytuya_asyncio import _tinytuya as tuya
-from tinytuya_asyncio.exceptions import RemoteProtocolError
+from tinytuya_asyncio.exceptions import DatagramError, RemoteProtocolError
 from tinytuya_asyncio.protocol import (
+    MAX_DATAGRAM,
     BytesDiscarded,
     Codec,
     Frame,
@@ -42,7 +45,10 @@ from tinytuya_asyncio.protocol import (
     MessageReceived,
     Role,
     Session,
+    decode_datagram,
     derive_session_key,
+    encode_announcement,
+    encode_probe,
     version_spec,
 )
 
@@ -356,3 +362,51 @@ def test_integrity_valid_edge_bodies_are_contained(version: str, state: str) -> 
                 for retcode in (None, 0):
                     frame = raw_frame(version, key, cmd, 1, body, retcode, bytes(12))
                     feed_hostile(session_in(version, state), frame, [])
+
+
+# -- discovery datagrams -----------------------------------------------------------------------
+
+
+def _valid_datagrams() -> list[bytes]:
+    info = {"ip": "127.0.0.1", "gwId": "bf0123456789abcdefgh", "version": "3.3", "productKey": "k"}
+    datagrams = [encode_announcement(info, v, iv=bytes(12)) for v in VERSIONS]
+    return [*datagrams, encode_probe("127.0.0.1", iv=bytes(12))]
+
+
+VALID_DATAGRAMS: Final = _valid_datagrams()
+
+
+@st.composite
+def hostile_datagrams(draw: st.DrawFn) -> bytes:
+    """Valid datagrams truncated, extended, bit-flipped or spliced; and plain noise."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(st.binary(max_size=MAX_DATAGRAM + 64))
+    data = bytearray(draw(st.sampled_from(VALID_DATAGRAMS)))
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["flip", "truncate", "extend", "splice"]))
+        i = draw(st.integers(0, len(data)))
+        if op == "flip" and data:
+            data[min(i, len(data) - 1)] ^= 1 << draw(st.integers(0, 7))
+        elif op == "truncate":
+            del data[i:]
+        elif op == "extend":
+            data[i:i] = draw(st.binary(min_size=1, max_size=64))
+        else:
+            other = draw(st.sampled_from(VALID_DATAGRAMS))
+            data[i:] = other[draw(st.integers(0, len(other))) :]
+    return bytes(data)
+
+
+@given(data=hostile_datagrams())
+def test_datagram_decoder_decodes_or_raises_datagram_error(data: bytes) -> None:
+    """The scanner's invariant: a datagram decodes to a JSON object, or raises DatagramError."""
+    reason = None
+    try:
+        decoded = decode_datagram(data)
+    except DatagramError as exc:
+        reason = exc.reason
+    if reason is not None:
+        assert reason in {"oversize", "truncated", "integrity", "undecodable"}
+    else:
+        assert isinstance(decoded.body, dict)
+        assert len(data) <= MAX_DATAGRAM

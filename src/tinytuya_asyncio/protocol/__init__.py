@@ -1,4 +1,5 @@
-"""The sans-I/O protocol core: frames, per-version codec, handshake, payloads, DPS merge.
+"""The sans-I/O protocol core: frames, per-version codec, handshake, payloads, DPS merge,
+discovery datagrams.
 
 Nothing here touches a socket, an event loop, a clock or a random source; both the asyncio
 client and the simulator drive it, in the client and device roles respectively.
@@ -7,6 +8,14 @@ client and the simulator drive it, in the client and device roles respectively.
 from __future__ import annotations
 
 from tinytuya_asyncio.protocol.codec import Codec, Message, Role
+from tinytuya_asyncio.protocol.discovery import (
+    MAX_DATAGRAM,
+    Datagram,
+    DatagramFormat,
+    decode_datagram,
+    encode_announcement,
+    encode_probe,
+)
 from tinytuya_asyncio.protocol.events import (
     BytesDiscarded,
     Event,
@@ -23,10 +32,13 @@ from tinytuya_asyncio.protocol.versions import SUPPORTED_VERSIONS, VersionSpec, 
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
+    "MAX_DATAGRAM",
     "SUPPORTED_VERSIONS",
     "BytesDiscarded",
     "Codec",
     "CommandTemplate",
+    "Datagram",
+    "DatagramFormat",
     "Event",
     "Frame",
     "FrameReader",
@@ -42,7 +54,10 @@ __all__ = [
     "Session",
     "VersionSpec",
     "command_templates",
+    "decode_datagram",
     "derive_session_key",
+    "encode_announcement",
     "encode_json",
+    "encode_probe",
     "version_spec",
 ]

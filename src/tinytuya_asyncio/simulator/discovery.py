@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from tinytuya_asyncio import _tinytuya as tuya
-from tinytuya_asyncio.protocol import FrameReader, encode_json
+from tinytuya_asyncio.exceptions import DatagramError
+from tinytuya_asyncio.protocol import decode_datagram, encode_announcement
 from tinytuya_asyncio.simulator.device import SimulatedDevice
 
-#: A probe is a few dozen bytes; anything much larger is not one.
-_MAX_PROBE: Final = 1024
-_ZERO_RETCODE: Final = b"\x00\x00\x00\x00"
 #: Announcements sent per loop callback, so that a large fleet never stalls the loop.
 _BATCH: Final = 100
 
@@ -63,41 +60,15 @@ def announcement(device: SimulatedDevice) -> dict[str, Any]:
     return info
 
 
-def encode_announcement(info: dict[str, Any], version: str) -> bytes:
-    """One discovery datagram in the format of ``version``."""
-    body = encode_json(info)
-    if version == "3.5":
-        return tuya.pack_message(
-            0,
-            tuya.BOARDCAST_LPV34,
-            body,
-            prefix=tuya.PREFIX_6699,
-            key=tuya.UDP_KEY,
-            retcode=0,
-            iv=os.urandom(12),
-        )
-    cmd = tuya.BOARDCAST_LPV34 if version == "3.4" else tuya.UDP_NEW
-    if version != "3.1":
-        body = tuya.aes_cipher(tuya.UDP_KEY).encrypt(body, use_base64=False)
-    return tuya.pack_message(0, cmd, _ZERO_RETCODE + body, prefix=tuya.PREFIX_55AA, key=None)
-
-
 def decode_probe(data: bytes) -> dict[str, Any] | None:
     """The JSON of a REQ_DEVINFO probe (6699 under udpkey), or None for anything else."""
-    if len(data) > _MAX_PROBE:
-        return None
-    frames = FrameReader(_MAX_PROBE).feed(data)
-    if len(frames) != 1 or frames[0].prefix != tuya.PREFIX_6699 or frames[0].cmd != tuya.REQ_DEVINFO:
-        return None
-    frame = frames[0]
     try:
-        unpacked = tuya.unpack_message(frame.data, frame.header(), key=tuya.UDP_KEY, no_retcode=True)
-        body = json.loads(unpacked.payload.rstrip(b"\x00"))
-    except (tuya.DecodeError, ValueError, TypeError, RecursionError):
+        datagram = decode_datagram(data)
+    except DatagramError:
         return None
-    if not unpacked.crc_good or not isinstance(body, dict) or body.get("from") != "app":
+    if datagram.cmd != tuya.REQ_DEVINFO or not datagram.is_probe:
         return None
-    return body
+    return datagram.body
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +91,11 @@ class DiscoveryConfig:
         require_loopback(self.probe_host)
         if self.interval <= 0:
             raise ValueError("interval must be positive")
+
+
+def _iv(version: str) -> bytes | None:
+    """A fresh GCM IV for 3.5 datagrams (the others are not GCM)."""
+    return os.urandom(12) if version == "3.5" else None
 
 
 class _Sender(asyncio.DatagramProtocol):
@@ -209,7 +185,7 @@ class Discovery:
             return 0
         for device in devices:
             port = self.config.plain_port if device.version == "3.1" else self.config.encrypted_port
-            datagram = encode_announcement(announcement(device), device.version)
+            datagram = encode_announcement(announcement(device), device.version, iv=_iv(device.version))
             sender.sendto(datagram, (self.config.address, port))
         self.sent += len(devices)
         return len(devices)
@@ -230,6 +206,6 @@ class Discovery:
             return
         for device in self._devices():
             if device.version == "3.5" and device.is_serving:
-                self._sender.sendto(encode_announcement(announcement(device), "3.5"), addr)
+                self._sender.sendto(encode_announcement(announcement(device), "3.5", iv=os.urandom(12)), addr)
                 self.sent += 1
                 self.probes_answered += 1
