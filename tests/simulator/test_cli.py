@@ -90,11 +90,12 @@ async def test_cli_gateway_ips_and_discovery(run_cli: Any, tmp_path: Path) -> No
         devices_file = tmp_path / "devices.json"
         proc, line = await run_cli(
             "--count", "2", "--versions", "3.4", "--gateway", "--children", "3",
-            "--discovery", "--discovery-ports", f"{port},{port},0", "--discovery-interval", "0.1",
+            "--discovery", "--discovery-address", "127.0.0.1",
+            "--discovery-ports", f"{port},{port},0", "--discovery-interval", "0.1",
             "--devices-file", str(devices_file), "--seed", "9",
         )  # fmt: skip
         assert line.startswith("simulator ready: 3 devices")
-        assert "discovery to 127.0.0.1" in line
+        assert "discovery to 127.0.0.1 (ports" in line
         info = json.loads(tinytuya.decrypt_udp(await asyncio.wait_for(received.get(), 10)))
         entries = json.loads(devices_file.read_text())
         assert info["gwId"] in {e["id"] for e in entries}
@@ -122,9 +123,17 @@ async def test_cli_reports_a_port_it_cannot_bind(run_cli: Any) -> None:
 def test_argument_parsing() -> None:
     args = build_parser().parse_args(["--device22", "0.25", "--discovery-ports", "1,2,3"])
     assert args.device22 == 0.25
-    assert args.discovery_ports == (1, 2, 3)
+    assert args.discovery_ports == (1, 2, 3, 3)
+    assert build_parser().parse_args(["--discovery-ports", "1,2,0"]).discovery_ports == (1, 2, 0, 7000)
+    assert build_parser().parse_args(["--discovery-ports", "1,2,3,4"]).discovery_ports == (1, 2, 3, 4)
+    assert build_parser().parse_args(["--silent-until-probed"]).silent_until_probed
     assert build_parser().parse_args(["--device22", "4"]).device22 == 4
-    for bad in (["--discovery-address", "0.0.0.0"], ["--discovery-ports", "1,2"], ["--device22", "-1"]):
+    for bad in (
+        ["--discovery-address", "0.0.0.0"],
+        ["--discovery-ports", "1,2"],
+        ["--discovery-ports", "a,b,c"],
+        ["--device22", "-1"],
+    ):
         with pytest.raises(SystemExit):
             build_parser().parse_args(bad)
     assert build_parser().parse_args(["--profiles", "bulb_a, cover_2"]).profiles == ["bulb_a", "cover_2"]

@@ -16,6 +16,7 @@ from tinytuya_asyncio.simulator import DiscoveryConfig, Simulator
 from tinytuya_asyncio.simulator.discovery import decode_probe, require_loopback
 
 LOOPBACK = "127.0.0.1"
+BROADCAST = "127.255.255.255"
 
 
 class _Inbox(asyncio.DatagramProtocol):
@@ -41,12 +42,12 @@ class _Socket:
 
 @pytest.fixture
 async def udp() -> AsyncIterator[Any]:
-    """Factory of UDP sockets on 127.0.0.1 (ephemeral ports), closed afterwards."""
+    """Factory of UDP sockets on loopback (ephemeral ports by default), closed afterwards."""
     opened: list[asyncio.DatagramTransport] = []
 
-    async def bind() -> _Socket:
+    async def bind(address: str = LOOPBACK, port: int = 0) -> _Socket:
         transport, inbox = await asyncio.get_running_loop().create_datagram_endpoint(
-            _Inbox, local_addr=(LOOPBACK, 0)
+            _Inbox, local_addr=(address, port), reuse_port=True, allow_broadcast=True
         )
         opened.append(transport)
         return _Socket(transport, inbox)
@@ -56,13 +57,14 @@ async def udp() -> AsyncIterator[Any]:
         transport.close()
 
 
-def _probe(key: bytes = tuya.UDP_KEY, cmd: int = tuya.REQ_DEVINFO) -> bytes:
-    body = json.dumps({"from": "app", "ip": LOOPBACK}).encode()
+def _probe(key: bytes = tuya.UDP_KEY, cmd: int = tuya.REQ_DEVINFO, ip: str = LOOPBACK) -> bytes:
+    body = json.dumps({"from": "app", "ip": ip}).encode()
     return tuya.pack_message(0, cmd, body, prefix=tuya.PREFIX_6699, key=key, iv=os.urandom(12))
 
 
-async def test_announcements_decode_with_tinytuya(udp: Any) -> None:
-    plain, encrypted = await udp(), await udp()
+async def test_announcements_are_broadcast_and_decode_with_tinytuya(udp: Any) -> None:
+    # Listeners bound to the loopback broadcast address, as a scanner bound to "" hears a LAN's.
+    plain, encrypted = await udp(BROADCAST), await udp(BROADCAST)
     async with Simulator(seed=2) as sim:
         devices = await sim.add_many(5, versions="mixed")
         discovery = await sim.start_discovery(
@@ -94,23 +96,89 @@ async def test_announcements_decode_with_tinytuya(udp: Any) -> None:
     assert b"gwId" not in by_version["3.3"]  # ...the others do not
 
 
-async def test_3_5_devices_answer_probes_by_unicast(udp: Any) -> None:
-    app = await udp()
+async def test_each_device_sends_from_its_own_address(udp: Any) -> None:
+    sock = await udp(BROADCAST)
+    async with Simulator(seed=3) as sim:
+        devices = await sim.add_many(6, versions="3.3,3.4,3.5", host="127.0.3.1", address_mode="ips")
+        discovery = await sim.start_discovery(
+            DiscoveryConfig(encrypted_port=sock.port, probe_port=None, announce=False)
+        )
+        assert discovery.announce() == 6
+        senders = {}
+        for _ in range(6):
+            data, addr = await sock.inbox.get()
+            senders[json.loads(tinytuya.decrypt_udp(data))["gwId"]] = addr[0]
+        assert senders == {d.dev_id: d.host for d in devices}
+        # A device given a new address announces from there.
+        moved = devices[0]
+        await sim.move(moved, "127.0.3.200")
+        assert discovery.announce() == 6
+        moved_from = [
+            addr[0]
+            for data, addr in [await sock.inbox.get() for _ in range(6)]
+            if json.loads(tinytuya.decrypt_udp(data))["gwId"] == moved.dev_id
+        ]
+        assert moved_from == ["127.0.3.200"]
+
+
+async def test_3_5_devices_answer_probes_on_the_app_port(udp: Any) -> None:
+    app = await udp()  # the app's port: where answers must go, whoever sent the probe
+    prober = await udp()
     async with Simulator(seed=4) as sim:
-        devices = await sim.add_many(4, versions="3.3,3.5")
-        discovery = await sim.start_discovery(DiscoveryConfig(probe_port=0, announce=False))
+        devices = await sim.add_many(4, versions="3.3,3.5", host="127.0.4.1", address_mode="ips")
+        discovery = await sim.start_discovery(
+            DiscoveryConfig(probe_port=0, app_port=app.port, announce=False)
+        )
         assert discovery.probe_port
-        target = (LOOPBACK, discovery.probe_port)
+        broadcast = (BROADCAST, discovery.probe_port)
         # Junk, a probe under the wrong key and a different command are ignored...
-        app.transport.sendto(os.urandom(64), target)
-        app.transport.sendto(_probe(key=b"k" * 16), target)
-        app.transport.sendto(_probe(cmd=tuya.HEART_BEAT), target)
-        # ...a real probe gets one answer per 3.5 device, sent back to the prober.
-        app.transport.sendto(_probe(), target)
-        answers = [json.loads(tinytuya.decrypt_udp((await app.inbox.get())[0])) for _ in range(2)]
-        assert sorted(a["gwId"] for a in answers) == sorted(d.dev_id for d in devices if d.version == "3.5")
-        assert discovery.probes_answered == 2
+        prober.transport.sendto(os.urandom(64), broadcast)
+        prober.transport.sendto(_probe(key=b"k" * 16), broadcast)
+        prober.transport.sendto(_probe(cmd=tuya.HEART_BEAT), broadcast)
+        # ...and a probe whose reply address is not on this host is never answered.
+        prober.transport.sendto(_probe(ip="192.0.2.1"), broadcast)
+        # A broadcast probe gets one answer per 3.5 device, unicast to the app port, each
+        # from the device's own address.
+        prober.transport.sendto(_probe(), broadcast)
+        fives = {d.dev_id: d.host for d in devices if d.version == "3.5"}
+        answers = {}
+        for _ in range(2):
+            data, addr = await app.inbox.get()
+            answers[json.loads(tinytuya.decrypt_udp(data))["gwId"]] = addr[0]
+        assert answers == fives
+        # A unicast probe to one device's address is answered by that device alone.
+        one = next(d for d in devices if d.version == "3.5")
+        assert one.host is not None
+        prober.transport.sendto(_probe(), (one.host, discovery.probe_port))
+        data, addr = await app.inbox.get()
+        assert (json.loads(tinytuya.decrypt_udp(data))["gwId"], addr[0]) == (one.dev_id, one.host)
+        assert discovery.probes_answered == 3
+        assert discovery.probes_refused == 1
+    assert prober.inbox.queue.empty()  # nothing went back to the probe's source port
     assert app.inbox.queue.empty()
+
+
+async def test_silent_until_probed(udp: Any) -> None:
+    encrypted, app, prober = await udp(BROADCAST), await udp(), await udp()
+    async with Simulator(seed=5) as sim:
+        devices = await sim.add_many(2, versions="3.4,3.5")
+        discovery = await sim.start_discovery(
+            DiscoveryConfig(
+                encrypted_port=encrypted.port,
+                probe_port=0,
+                app_port=app.port,
+                announce=False,
+                silent_until_probed=True,
+            )
+        )
+        assert discovery.announce() == 1  # the 3.4 device only
+        data, _ = await encrypted.inbox.get()
+        assert json.loads(tinytuya.decrypt_udp(data))["gwId"] == devices[0].dev_id
+        assert discovery.probe_port
+        prober.transport.sendto(_probe(), (BROADCAST, discovery.probe_port))
+        data, _ = await app.inbox.get()
+        assert json.loads(tinytuya.decrypt_udp(data))["gwId"] == devices[1].dev_id
+    assert encrypted.inbox.queue.empty()
 
 
 def test_decode_probe_is_strict() -> None:
@@ -127,10 +195,13 @@ def test_discovery_never_leaves_loopback(address: str) -> None:
         require_loopback(address)
     with pytest.raises(ValueError):
         DiscoveryConfig(address=address)
+    with pytest.raises(ValueError):
+        DiscoveryConfig(probe_broadcast=address)
 
 
 def test_loopback_broadcast_and_ipv6_loopback_are_allowed() -> None:
-    assert DiscoveryConfig(address="127.255.255.255").address == "127.255.255.255"
+    assert DiscoveryConfig().address == "127.255.255.255"
+    assert DiscoveryConfig(address="127.0.0.1").address == "127.0.0.1"
     assert require_loopback("::1") == "::1"
     with pytest.raises(ValueError):
         DiscoveryConfig(interval=0)
@@ -142,7 +213,7 @@ async def test_discovery_stop_is_idempotent_and_leaves_nothing(udp: Any) -> None
     async with Simulator() as sim:
         await sim.add_many(1, versions="3.3")
         discovery = await sim.start_discovery(
-            DiscoveryConfig(encrypted_port=sock.port, probe_port=0, interval=0.05)
+            DiscoveryConfig(address=LOOPBACK, encrypted_port=sock.port, probe_port=0, interval=0.05)
         )
         await sock.inbox.get()
         with pytest.raises(RuntimeError):
@@ -156,6 +227,8 @@ async def test_large_fleets_announce_in_batches(udp: Any) -> None:
     sock = await udp()
     async with Simulator() as sim:
         devices = await sim.add_many(250, versions="3.3")
-        await sim.start_discovery(DiscoveryConfig(encrypted_port=sock.port, probe_port=None, interval=30))
+        await sim.start_discovery(
+            DiscoveryConfig(address=LOOPBACK, encrypted_port=sock.port, probe_port=None, interval=30)
+        )
         heard = {json.loads(tinytuya.decrypt_udp((await sock.inbox.get())[0]))["gwId"] for _ in range(250)}
     assert heard == {d.dev_id for d in devices}

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import TuyaError
 from tinytuya_asyncio.simulator.device import DEFAULT_HOST
-from tinytuya_asyncio.simulator.discovery import DiscoveryConfig, require_loopback
+from tinytuya_asyncio.simulator.discovery import LOOPBACK_BROADCAST, DiscoveryConfig, require_loopback
 from tinytuya_asyncio.simulator.fleet import Simulator, loopback_addresses, parse_versions
 from tinytuya_asyncio.simulator.limits import raise_nofile_limit
 from tinytuya_asyncio.simulator.profiles import PROFILES
@@ -36,11 +36,17 @@ def _share_or_count(text: str) -> float | int:
     return value
 
 
-def _ports(text: str) -> tuple[int, int, int]:
-    parts = [int(p) for p in text.split(",")]
-    if len(parts) != 3 or not all(0 <= p < 65536 for p in parts):
-        raise argparse.ArgumentTypeError("want PLAIN,ENCRYPTED,PROBE ports, e.g. 6666,6667,7000")
-    return parts[0], parts[1], parts[2]
+def _ports(text: str) -> tuple[int, int, int, int]:
+    try:
+        parts = [int(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (3, 4) or not all(0 <= p < 65536 for p in parts):
+        raise argparse.ArgumentTypeError("want PLAIN,ENCRYPTED,PROBE[,APP] ports, e.g. 6666,6667,7000")
+    if len(parts) == 3:
+        # The app listens on the probe port too (7000 for both on a real network).
+        parts.append(parts[2] or tuya.UDPPORTAPP)
+    return parts[0], parts[1], parts[2], parts[3]
 
 
 def _profiles(text: str) -> list[str]:
@@ -99,13 +105,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--devices-file", metavar="PATH", help="write tinytuya's devices.json format here")
     parser.add_argument("--seed", type=int, default=0, help="seed for generated ids and keys")
     parser.add_argument("--discovery", action="store_true", help="send UDP announcements, answer probes")
-    parser.add_argument("--discovery-address", type=_loopback, default="127.0.0.1", help="loopback only")
+    parser.add_argument(
+        "--discovery-address",
+        type=_loopback,
+        default=LOOPBACK_BROADCAST,
+        help=f"where announcements go, loopback only (default the broadcast address {LOOPBACK_BROADCAST})",
+    )
     parser.add_argument(
         "--discovery-ports",
         type=_ports,
-        default=(tuya.UDPPORT, tuya.UDPPORTS, tuya.UDPPORTAPP),
-        metavar="PLAIN,ENCRYPTED,PROBE",
-        help="default 6666,6667,7000",
+        default=(tuya.UDPPORT, tuya.UDPPORTS, tuya.UDPPORTAPP, tuya.UDPPORTAPP),
+        metavar="PLAIN,ENCRYPTED,PROBE[,APP]",
+        help="announcement ports, the port 3.5 devices hear probes on, and the app port they"
+        " answer to (default 6666,6667,7000,7000; APP defaults to PROBE)",
+    )
+    parser.add_argument(
+        "--silent-until-probed",
+        action="store_true",
+        help="3.5 devices announce nothing and only answer probes, as newer firmware does",
     )
     parser.add_argument("--discovery-interval", type=float, default=5.0, help="seconds (default 5)")
     parser.add_argument(
@@ -130,7 +147,7 @@ def _describe(sim: Simulator, args: argparse.Namespace, elapsed: float) -> str:
         config = sim.discovery.config
         line += (
             f", discovery to {config.address} (ports {config.plain_port}/{config.encrypted_port},"
-            f" probes on {sim.discovery.probe_port})"
+            f" probes on {sim.discovery.probe_port}, answers to {config.app_port})"
         )
     if args.bench_fixed_nonces:
         line += ", fixed handshake nonces (benchmarks only)"
@@ -163,14 +180,16 @@ async def _populate(sim: Simulator, args: argparse.Namespace) -> None:
         for device in sim.devices:
             device.state.fixed_nonce = bench_nonce(device.dev_id)
     if args.discovery:
-        plain, encrypted, probe = args.discovery_ports
+        plain, encrypted, probe, app = args.discovery_ports
         await sim.start_discovery(
             DiscoveryConfig(
                 address=args.discovery_address,
                 plain_port=plain,
                 encrypted_port=encrypted,
                 probe_port=probe,
+                app_port=app,
                 interval=args.discovery_interval,
+                silent_until_probed=args.silent_until_probed,
             )
         )
 

@@ -1,17 +1,26 @@
 """UDP discovery as devices do it: periodic announcements, and answers to 3.5 probes.
 
-Formats (all decodable by ``tinytuya.decrypt_udp``):
+The datagrams themselves come from :mod:`tinytuya_asyncio.protocol.discovery` (all of them
+decode with ``tinytuya.decrypt_udp``). Around them, the simulator behaves as firmware does,
+because scanners (tinytuya's included) depend on it:
 
-* 3.1: a 55AA frame (cmd UDP_NEW) with a zero retcode and the JSON in clear, to the plain
-  port (6666).
-* 3.2 to 3.4: a 55AA frame (UDP_NEW up to 3.3, BOARDCAST_LPV34 on 3.4) with a zero retcode
-  and AES-ECB(udpkey, JSON), to the encrypted port (6667).
-* 3.5: a 6699 frame (BOARDCAST_LPV34) with the retcode and JSON under AES-GCM(udpkey), to
-  the encrypted port; and, when an app sends a REQ_DEVINFO probe to the probe port (7000),
-  the same frame unicast back to the probe's sender.
+* Each device sends from its own address: scanners key devices by the sender's address and
+  take the device's IP from it. With ``address_mode="ips"`` every device has its own
+  127.x.y.z address and is seen as a separate host. In the one-address mode (``"ports"``)
+  every device sends from the same address: a scanner that keys by sender (tinytuya's)
+  sees one device there; one that keys by ``gwId`` (ours) sees them all, at that one IP, and
+  only the ``port`` field (which real devices do not send) tells them apart.
+* Announcements go to ``address`` (by default the loopback broadcast address
+  127.255.255.255, so that every listener bound to it hears them, as on a LAN), 3.1 to the
+  plain port, the others to the encrypted port, every ``interval`` seconds.
+* 3.5 devices listen for the app's REQ_DEVINFO probe on the probe port, both at the
+  broadcast address (how scanners send it) and at their own address (a unicast probe), and
+  answer by unicast to the probe's ``"ip"`` on the app port, not to the probe's source port.
+* ``silent_until_probed``: newer 3.5 firmware announces nothing and only answers probes, so
+  a scanner has to probe to find it.
 
-Everything stays on the host: the destination and the probe listener must be loopback
-addresses (127.x.y.z), checked when the service is built.
+Everything stays on the host: every address used must be a loopback address (127.x.y.z or
+::1), checked when the configuration is built and again for each probe's ``"ip"``.
 """
 
 from __future__ import annotations
@@ -19,17 +28,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import DatagramError
 from tinytuya_asyncio.protocol import decode_datagram, encode_announcement
 from tinytuya_asyncio.simulator.device import SimulatedDevice
 
-#: Announcements sent per loop callback, so that a large fleet never stalls the loop.
+#: Datagrams sent per loop callback, so that a large fleet never stalls the loop.
 _BATCH: Final = 100
+#: The IPv4 loopback network's broadcast address: delivered to every socket bound to it.
+LOOPBACK_BROADCAST: Final = "127.255.255.255"
+_GCM_IV_LEN: Final = 12
 
 
 def require_loopback(address: str) -> str:
@@ -41,6 +54,13 @@ def require_loopback(address: str) -> str:
     if not ip.is_loopback:
         raise ValueError(f"discovery stays on this host: {address} is not a loopback address")
     return address
+
+
+def _is_loopback(address: object) -> bool:
+    try:
+        return isinstance(address, str) and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def announcement(device: SimulatedDevice) -> dict[str, Any]:
@@ -71,50 +91,63 @@ def decode_probe(data: bytes) -> dict[str, Any] | None:
     return datagram.body
 
 
+def _iv(version: str) -> bytes | None:
+    """A fresh GCM IV for 3.5 datagrams (the others are not GCM)."""
+    return os.urandom(_GCM_IV_LEN) if version == "3.5" else None
+
+
 @dataclass(frozen=True, slots=True)
 class DiscoveryConfig:
-    """Where announcements go and where probes are heard; loopback only."""
+    """Where announcements go, where probes are heard and answered; loopback only."""
 
-    address: str = "127.0.0.1"
+    #: Where announcements go: the loopback broadcast address, or one loopback address.
+    address: str = LOOPBACK_BROADCAST
     plain_port: int = tuya.UDPPORT
     encrypted_port: int = tuya.UDPPORTS
     #: Port 3.5 devices listen on for REQ_DEVINFO probes (0 = a free port; None = no listener).
     probe_port: int | None = tuya.UDPPORTAPP
-    probe_host: str = "127.0.0.1"
+    #: Port of the app that 3.5 devices answer a probe on (at the probe's ``"ip"``).
+    app_port: int = tuya.UDPPORTAPP
+    #: Also hear probes broadcast to this address (None: unicast probes only).
+    probe_broadcast: str | None = LOOPBACK_BROADCAST
     #: Seconds between two announcement rounds (firmware: about 5).
     interval: float = 5.0
     #: False: send no announcements, only answer probes.
     announce: bool = True
+    #: True: 3.5 devices announce nothing until probed, as newer firmware does.
+    silent_until_probed: bool = False
 
     def __post_init__(self) -> None:
         require_loopback(self.address)
-        require_loopback(self.probe_host)
+        if self.probe_broadcast is not None:
+            require_loopback(self.probe_broadcast)
         if self.interval <= 0:
             raise ValueError("interval must be positive")
+        for port in (self.plain_port, self.encrypted_port, self.app_port, self.probe_port or 0):
+            if not 0 <= port < 65536:
+                raise ValueError(f"not a port: {port}")
 
 
-def _iv(version: str) -> bytes | None:
-    """A fresh GCM IV for 3.5 datagrams (the others are not GCM)."""
-    return os.urandom(12) if version == "3.5" else None
+class _Endpoint(asyncio.DatagramProtocol):
+    """One UDP socket; hands probes to ``on_probe`` with the address it is bound to."""
 
-
-class _Sender(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
+    def __init__(self, bound: str, on_probe: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.bound = bound
+        self._on_probe = on_probe
+        self.transport: asyncio.DatagramTransport | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A datagram endpoint's transport, whatever class the event loop uses for it.
+        self.transport = cast("asyncio.DatagramTransport", transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if self._on_probe is not None and (probe := decode_probe(data)) is not None:
+            self._on_probe(self.bound, probe)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
             self.closed.set_result(None)
-
-
-class _ProbeListener(_Sender):
-    def __init__(self, on_probe: Callable[[tuple[str, int]], None]) -> None:
-        super().__init__()
-        self._on_probe = on_probe
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if decode_probe(data) is not None:
-            self._on_probe((str(addr[0]), int(addr[1])))
 
 
 class Discovery:
@@ -123,89 +156,139 @@ class Discovery:
     def __init__(self, devices: Callable[[], Iterable[SimulatedDevice]], config: DiscoveryConfig) -> None:
         self._devices = devices
         self.config = config
-        self._sender: asyncio.DatagramTransport | None = None
-        self._sender_protocol: _Sender | None = None
-        self._listener: asyncio.DatagramTransport | None = None
-        self._listener_protocol: _ProbeListener | None = None
+        #: One sending socket per device address, bound to it: datagrams leave from there.
+        self._senders: dict[str, _Endpoint] = {}
+        #: Probe listeners: the broadcast address and each 3.5 device's address.
+        self._listeners: dict[str, _Endpoint] = {}
+        self._probe_port: int | None = None
         self._timer: asyncio.Handle | None = None
-        self._batch: asyncio.Handle | None = None
+        self._drain: asyncio.Handle | None = None
+        self._outbox: deque[tuple[SimulatedDevice, tuple[str, int]]] = deque()
+        self._running = False
         #: Datagrams sent: announcements and probe answers.
         self.sent = 0
         self.probes_answered = 0
+        #: Probes heard whose ``"ip"`` is missing or not a loopback address (never answered).
+        self.probes_refused = 0
 
     @property
     def probe_port(self) -> int | None:
-        """The port the probe listener is bound to, once started."""
-        if self._listener is None:
-            return None
-        return int(self._listener.get_extra_info("sockname")[1])
+        """The port the probe listeners are bound to, once started."""
+        return self._probe_port
 
     async def start(self) -> None:
+        self._running = True
+        config = self.config
+        if config.probe_port is not None and config.probe_broadcast is not None:
+            await self._listen(config.probe_broadcast)
+        await self.refresh()
+        if config.announce:
+            self._timer = asyncio.get_running_loop().call_soon(self._announce_round)
+
+    async def refresh(self) -> None:
+        """Open the sockets of devices added (or moved to a new address) since the start."""
+        if not self._running:
+            return
+        for device in list(self._devices()):
+            host = device.host
+            if host is None:
+                continue
+            require_loopback(host)
+            if host not in self._senders:
+                await self._open_sender(host)
+            if device.version == "3.5" and self.config.probe_port is not None and host not in self._listeners:
+                await self._listen(host)
+
+    async def _open_sender(self, host: str) -> None:
         loop = asyncio.get_running_loop()
-        # Send from the loopback interface; broadcast is allowed for 127.255.255.255.
-        local = "::1" if ipaddress.ip_address(self.config.address).version == 6 else "127.0.0.1"
-        sender, sender_protocol = await loop.create_datagram_endpoint(
-            _Sender, local_addr=(local, 0), allow_broadcast=True
+        _, sender = await loop.create_datagram_endpoint(
+            lambda: _Endpoint(host), local_addr=(host, 0), allow_broadcast=True
         )
-        self._sender, self._sender_protocol = sender, sender_protocol
-        if self.config.probe_port is not None:
-            listener, listener_protocol = await loop.create_datagram_endpoint(
-                lambda: _ProbeListener(self._answer_probe),
-                local_addr=(self.config.probe_host, self.config.probe_port),
-            )
-            self._listener, self._listener_protocol = listener, listener_protocol
-        if self.config.announce:
-            self._timer = loop.call_soon(self._announce_round)
+        self._senders[host] = sender
+
+    async def _listen(self, address: str) -> None:
+        loop = asyncio.get_running_loop()
+        port = self._probe_port if self._probe_port is not None else self.config.probe_port
+        assert port is not None
+        # reuse_port: the broadcast listener and the unicast ones share one port number, and
+        # a scanner on this host may hold the same port at other addresses.
+        transport, listener = await loop.create_datagram_endpoint(
+            lambda: _Endpoint(address, self._answer_probe),
+            local_addr=(address, port),
+            reuse_port=True,
+        )
+        self._listeners[address] = listener
+        self._probe_port = int(transport.get_extra_info("sockname")[1])
 
     async def stop(self) -> None:
-        """Cancel the timer and close both sockets; idempotent."""
-        for handle in (self._timer, self._batch):
+        """Cancel the timers and close every socket; idempotent."""
+        self._running = False
+        for handle in (self._timer, self._drain):
             if handle is not None:
                 handle.cancel()
-        self._timer = self._batch = None
-        waits: list[asyncio.Future[None]] = []
-        for transport, protocol in (
-            (self._sender, self._sender_protocol),
-            (self._listener, self._listener_protocol),
-        ):
-            if transport is not None and protocol is not None:
-                transport.close()
-                waits.append(protocol.closed)
-        self._sender = self._listener = None
-        if waits:
-            await asyncio.gather(*waits)
+        self._timer = self._drain = None
+        self._outbox.clear()
+        endpoints = [*self._senders.values(), *self._listeners.values()]
+        self._senders.clear()
+        self._listeners.clear()
+        for endpoint in endpoints:
+            if endpoint.transport is not None:
+                endpoint.transport.close()
+        if endpoints:
+            await asyncio.gather(*(endpoint.closed for endpoint in endpoints))
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _announcing(self) -> list[SimulatedDevice]:
+        silent = self.config.silent_until_probed
+        return [d for d in self._devices() if d.is_serving and not (silent and d.version == "3.5")]
+
+    def _destination(self, device: SimulatedDevice) -> tuple[str, int]:
+        port = self.config.plain_port if device.version == "3.1" else self.config.encrypted_port
+        return self.config.address, port
 
     def announce(self) -> int:
         """Send one round of announcements now; returns how many datagrams went out."""
-        return self._send_announcements([d for d in self._devices() if d.is_serving])
+        return sum(self._send(device, self._destination(device)) for device in self._announcing())
 
-    def _send_announcements(self, devices: list[SimulatedDevice]) -> int:
-        sender = self._sender
-        if sender is None:
-            return 0
-        for device in devices:
-            port = self.config.plain_port if device.version == "3.1" else self.config.encrypted_port
-            datagram = encode_announcement(announcement(device), device.version, iv=_iv(device.version))
-            sender.sendto(datagram, (self.config.address, port))
-        self.sent += len(devices)
-        return len(devices)
+    def _send(self, device: SimulatedDevice, destination: tuple[str, int]) -> bool:
+        sender = self._senders.get(device.host or "")
+        if sender is None or sender.transport is None:
+            return False  # added after the start and not refreshed yet: silent, as if booting
+        datagram = encode_announcement(announcement(device), device.version, iv=_iv(device.version))
+        sender.transport.sendto(datagram, destination)
+        self.sent += 1
+        return True
 
     def _announce_round(self) -> None:
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self.config.interval, self._announce_round)
-        self._announce_batch([d for d in self._devices() if d.is_serving], 0)
+        self._enqueue((device, self._destination(device)) for device in self._announcing())
 
-    def _announce_batch(self, devices: list[SimulatedDevice], start: int) -> None:
-        self._batch = None
-        self._send_announcements(devices[start : start + _BATCH])
-        if start + _BATCH < len(devices):
-            self._batch = asyncio.get_running_loop().call_soon(self._announce_batch, devices, start + _BATCH)
+    def _enqueue(self, sends: Iterable[tuple[SimulatedDevice, tuple[str, int]]]) -> None:
+        self._outbox.extend(sends)
+        if self._outbox and self._drain is None:
+            self._drain = asyncio.get_running_loop().call_soon(self._drain_outbox)
 
-    def _answer_probe(self, addr: tuple[str, int]) -> None:
-        if self._sender is None or not ipaddress.ip_address(addr[0]).is_loopback:
+    def _drain_outbox(self) -> None:
+        self._drain = None
+        for _ in range(min(_BATCH, len(self._outbox))):
+            device, destination = self._outbox.popleft()
+            self._send(device, destination)
+        if self._outbox:
+            self._drain = asyncio.get_running_loop().call_soon(self._drain_outbox)
+
+    def _answer_probe(self, bound: str, probe: dict[str, Any]) -> None:
+        reply_to = probe.get("ip")
+        if not _is_loopback(reply_to):
+            self.probes_refused += 1  # never send anywhere but this host
             return
-        for device in self._devices():
-            if device.version == "3.5" and device.is_serving:
-                self._sender.sendto(encode_announcement(announcement(device), "3.5", iv=os.urandom(12)), addr)
-                self.sent += 1
-                self.probes_answered += 1
+        assert isinstance(reply_to, str)
+        broadcast = bound == self.config.probe_broadcast
+        answering = [
+            d
+            for d in self._devices()
+            if d.version == "3.5" and d.is_serving and (broadcast or d.host == bound)
+        ]
+        self.probes_answered += len(answering)
+        self._enqueue((device, (reply_to, self.config.app_port)) for device in answering)

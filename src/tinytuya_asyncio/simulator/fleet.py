@@ -114,10 +114,22 @@ class Simulator:
     async def add(
         self, device: SimulatedDevice, *, host: str = DEFAULT_HOST, port: int = 0
     ) -> SimulatedDevice:
-        """Start ``device`` on ``host:port`` and keep it in the fleet."""
+        """Start ``device`` on ``host:port`` and keep it in the fleet (and in discovery)."""
         await device.start(host, port)
         self.devices.append(device)
+        if self.discovery is not None:
+            await self.discovery.refresh()
         return device
+
+    async def move(self, device: SimulatedDevice, host: str, port: int | None = None) -> None:
+        """Restart ``device`` at a new address, as a device given a new IP by DHCP.
+
+        Its clients are disconnected; its announcements then leave from ``host``.
+        """
+        await device.stop()
+        await device.start(host, port if port is not None else device.port)
+        if self.discovery is not None:
+            await self.discovery.refresh()
 
     async def add_many(
         self,
@@ -189,7 +201,7 @@ class Simulator:
     # -- discovery -------------------------------------------------------------------------
 
     async def start_discovery(self, config: DiscoveryConfig | None = None) -> Discovery:
-        """Announce the fleet over UDP on loopback and answer 3.5 probes."""
+        """Announce the fleet over UDP on loopback and answer 3.5 probes (see :mod:`.discovery`)."""
         if self.discovery is not None:
             raise RuntimeError("discovery is already running")
         discovery = Discovery(lambda: self.devices, config or DiscoveryConfig())
