@@ -99,6 +99,9 @@ FRAME_CONSTANTS = {
     "UDPPORT": 6666,
     "UDPPORTS": 6667,
     "UDPPORTAPP": 7000,
+    "SCANTIME": 18,
+    "DEVICEFILE": "devices.json",
+    "SNAPSHOTFILE": "snapshot.json",
 }
 ERRORS = {
     "ERR_JSON": 900,
@@ -126,6 +129,7 @@ def test_our_doorway_re_exports_the_same_values() -> None:
     pin(tuya.PREFIX_55AA, 0x55AA, "PREFIX_55AA_VALUE")
     pin(tuya.HEADER_FMT_6699, ">IHIII", "MESSAGE_HEADER_FMT_6699")
     pin(tuya.PROTOCOL_3X_HEADER, bytes(12), "PROTOCOL_3x_HEADER")
+    pin((tuya.SCANTIME, tuya.DEVICEFILE, tuya.SNAPSHOTFILE), (18, "devices.json", "snapshot.json"), "files")
 
 
 def test_no_protocol_header_commands() -> None:

@@ -49,6 +49,11 @@ TCPPORT: Final[int] = _tt.TCPPORT
 UDPPORT: Final[int] = _tt.UDPPORT
 UDPPORTS: Final[int] = _tt.UDPPORTS
 UDPPORTAPP: Final[int] = _tt.UDPPORTAPP
+#: Seconds tinytuya's scanner listens for broadcasts by default.
+SCANTIME: Final[int] = _tt.SCANTIME
+#: tinytuya's default file names (its wizard writes devices.json; its scans snapshot.json).
+DEVICEFILE: Final[str] = _tt.DEVICEFILE
+SNAPSHOTFILE: Final[str] = _tt.SNAPSHOTFILE
 #: The well-known key that encrypts UDP discovery broadcasts.
 UDP_KEY: Final[bytes] = _tt.udpkey
 
