@@ -76,6 +76,10 @@ class DeviceOfflineError(ConnectError):
     err_code = tuya.ERR_OFFLINE
 
 
+class DeviceNotFoundError(DeviceOfflineError):
+    """No announcement of the device was heard in time, so its address is unknown (tinytuya: 905)."""
+
+
 class ConnectionClosedError(TuyaError):
     """The connection closed (by the device, by another client, or locally) mid-exchange.
 
@@ -96,6 +100,7 @@ __all__ = [
     "ConnectError",
     "ConnectionClosedError",
     "DatagramError",
+    "DeviceNotFoundError",
     "DeviceOfflineError",
     "FrameError",
     "HandshakeError",

@@ -16,6 +16,7 @@ from tinytuya_asyncio.scanner.devicesfile import (
 )
 from tinytuya_asyncio.scanner.interfaces import ProbeTarget, local_networks, local_probe_targets
 from tinytuya_asyncio.scanner.records import DiscoveredDevice, Source
+from tinytuya_asyncio.scanner.resolve import AddressResolver, ResolverConfig, resolve_address
 from tinytuya_asyncio.scanner.scan import (
     DEFAULT_SCAN_TIME,
     Scanner,
@@ -28,6 +29,7 @@ from tinytuya_asyncio.scanner.udp import DiscoveryListener, ListenConfig
 
 __all__ = [
     "DEFAULT_SCAN_TIME",
+    "AddressResolver",
     "DeviceDirectory",
     "DevicesFileError",
     "DiscoveredDevice",
@@ -35,6 +37,7 @@ __all__ = [
     "KnownDevice",
     "ListenConfig",
     "ProbeTarget",
+    "ResolverConfig",
     "ScanStats",
     "Scanner",
     "Source",
@@ -43,5 +46,6 @@ __all__ = [
     "load_devices_file",
     "local_networks",
     "local_probe_targets",
+    "resolve_address",
     "scan_network",
 ]
