@@ -64,9 +64,9 @@ def _loopback(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m tinytuya_asyncio.simulator") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tinytuya_asyncio.simulator",
+        prog=prog,
         description="Serve simulated Tuya devices (protocols 3.1 to 3.5) on loopback.",
     )
     parser.add_argument("--count", type=int, default=10, help="number of devices (default 10)")
@@ -227,8 +227,9 @@ async def run(args: argparse.Namespace) -> int:
             loop.remove_signal_handler(signum)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    parser = build_parser(prog) if prog else build_parser()
+    args = parser.parse_args(argv)
     if args.count < 0 or args.children < 1:
         print("simulator: --count must be >= 0 and --children >= 1", file=sys.stderr)
         return 2
