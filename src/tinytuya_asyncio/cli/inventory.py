@@ -95,6 +95,8 @@ async def select_each(
 async def _entries(args: argparse.Namespace) -> list[dict[str, Any]]:
     ids: Sequence[str] = args.id or []
     names: Sequence[str] = args.name or []
+    if not ids and not names and not getattr(args, "all_devices", True):
+        raise UsageError("name a device with --id or --name")
     explicit = bool(args.key or args.ip)
     directory = await (
         load_directory_if_present(args.device_file) if explicit else load_directory(args.device_file)
@@ -109,8 +111,6 @@ async def _entries(args: argparse.Namespace) -> list[dict[str, Any]]:
         known = directory.by_id(dev_id)
         entries.append(dict(known.raw) if known is not None else {"id": dev_id})
     if not ids and not names:
-        if not getattr(args, "all_devices", True):
-            raise UsageError("name a device with --id or --name")
         entries = [dict(e.raw) for e in directory if not e.sub]
     if (args.key or args.ip or args.dev_version) and len(entries) > 1:
         raise UsageError("--key, --ip and --version apply to one device")
