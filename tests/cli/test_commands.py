@@ -87,7 +87,7 @@ async def test_on_off_set_get(fleet: Simulator, cli: Cli) -> None:
     assert first.dps["1"] is True
     many = await cli.json("off", "--name", first.name, "--id", second.dev_id)
     assert [m["id"] for m in many] == [first.dev_id, second.dev_id]
-    assert first.dps["1"] is False
+    assert dict(first.dps)["1"] is False
     await cli.json("set", "--id", second.dev_id, "--dps", "20", "--value", "2222")
     assert second.dps["20"] == 2222
     got = await cli.json("get", "--id", second.dev_id, "--dps", "20")
