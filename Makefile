@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench profile simulator clean
+.PHONY: install demo test lint typecheck unit bench bench-scan profile simulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+bench-scan: $(STAMP)
+	$(BIN)/python -m bench.scan
 
 profile: $(STAMP)
 	$(BIN)/python -m bench.profile

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -61,8 +62,14 @@ class FleetProcess:
         fixed_nonces: bool = True,
         ready_timeout: float = READY_TIMEOUT,
         cpus: frozenset[int] | None = None,
+        host: str = "127.0.0.1",
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.count = count
+        #: Where the devices listen (the first address in ``--address-mode ips``).
+        self.host = host
+        #: More simulator arguments (``--address-mode ips --port N``, say).
+        self.extra_args = tuple(extra_args)
         self.versions = versions
         self.seed = seed
         self.fixed_nonces = fixed_nonces
@@ -108,9 +115,10 @@ class FleetProcess:
             "--seed",
             str(self.seed),
             "--host",
-            "127.0.0.1",
+            self.host,
             "--devices-file",
             str(devices_file),
+            *self.extra_args,
         ]
         if self.fixed_nonces:
             argv.append("--bench-fixed-nonces")

@@ -37,3 +37,31 @@ def test_every_client_answers_in_a_tiny_benchmark() -> None:
     rows = [line for line in done.stdout.splitlines() if line.startswith("| 10 |")]
     assert len(rows) == 8  # four clients, cold and warm
     assert all("10/10" in row for row in rows), rows
+
+
+def test_the_scan_benchmark_identifies_every_device() -> None:
+    # bench.scan exits 1 when a sweep misses or fails to identify a device.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.scan",
+            "--devices",
+            "5",
+            "--ranges",
+            "8",
+            "--concurrency",
+            "4",
+            "--runs",
+            "1",
+            "--no-write",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| 8 | 5 | 4 |" in done.stdout
+    assert "| 5/5 |" in done.stdout
