@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import tinytuya
@@ -18,10 +20,13 @@ EXPECTED = {
     "ConnectionState",
     "CounterSink",
     "CoverDeviceAsync",
+    "DatagramError",
     "DeviceAsync",
+    "DeviceNotFoundError",
     "DeviceOfflineError",
     "DeviceUpdate",
     "DisconnectReason",
+    "DiscoveredDevice",
     "FrameError",
     "HandshakeError",
     "HandshakeTimeoutError",
@@ -32,12 +37,15 @@ EXPECTED = {
     "NullSink",
     "OutletDeviceAsync",
     "RemoteProtocolError",
+    "Scanner",
     "StateChange",
     "TuyaError",
     "TuyaTimeoutError",
     "UpdateStream",
     "XenonDeviceAsync",
     "__version__",
+    "resolve_address",
+    "scan_network",
     "set_connect_limit",
     "set_default_sink",
 }
@@ -135,3 +143,8 @@ def test_every_method_of_the_device_classes_is_there_with_the_same_parameters() 
             assert list(inspect.signature(method).parameters) == list(
                 inspect.signature(getattr(theirs_cls, name)).parameters
             ), name
+
+
+def test_the_library_does_not_need_the_cli_extra() -> None:
+    code = "import sys, tinytuya_asyncio, tinytuya_asyncio.scanner; assert 'rich' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], check=False, timeout=60).returncode == 0

@@ -30,6 +30,8 @@ from tinytuya_asyncio.devices import (
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
+    DatagramError,
+    DeviceNotFoundError,
     DeviceOfflineError,
     FrameError,
     HandshakeError,
@@ -42,6 +44,7 @@ from tinytuya_asyncio.exceptions import (
     TuyaTimeoutError,
 )
 from tinytuya_asyncio.metrics import CounterSink, MetricsSink, NullSink, set_default_sink
+from tinytuya_asyncio.scanner import DiscoveredDevice, Scanner, resolve_address, scan_network
 
 __version__ = "2.0.0.dev0"
 
@@ -54,10 +57,13 @@ __all__ = [
     "ConnectionState",
     "CounterSink",
     "CoverDeviceAsync",
+    "DatagramError",
     "DeviceAsync",
+    "DeviceNotFoundError",
     "DeviceOfflineError",
     "DeviceUpdate",
     "DisconnectReason",
+    "DiscoveredDevice",
     "FrameError",
     "HandshakeError",
     "HandshakeTimeoutError",
@@ -68,12 +74,15 @@ __all__ = [
     "NullSink",
     "OutletDeviceAsync",
     "RemoteProtocolError",
+    "Scanner",
     "StateChange",
     "TuyaError",
     "TuyaTimeoutError",
     "UpdateStream",
     "XenonDeviceAsync",
     "__version__",
+    "resolve_address",
+    "scan_network",
     "set_connect_limit",
     "set_default_sink",
 ]

@@ -87,13 +87,20 @@ class Output:
         else:
             self.err_console.print(text, style="dim")
 
-    def table(self, title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def table(
+        self,
+        title: str | None,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        wrap: str | None = None,
+    ) -> None:
+        """A table; only the ``wrap`` column (by name) may wrap when the terminal is narrow."""
         from rich.table import Table  # noqa: PLC0415 - optional extra
 
         table = Table(title=title, header_style="bold", title_justify="left")
-        for n, column in enumerate(columns):
-            last = n == len(columns) - 1
-            table.add_column(column, overflow="fold", no_wrap=not last)
+        for column in columns:
+            table.add_column(column, overflow="fold", no_wrap=column != wrap)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
         self.console.print(table)

@@ -67,7 +67,8 @@ async def _report(out: Output, rows: list[Row], title: str) -> int:
                 table.append((label, ip, version, _state(dps), json.dumps(dps)))
             else:
                 table.append((label, ip, version, "error", error or ""))
-        out.table(title, ("Device", "IP", "Version", "State", "Data points / error"), table)
+        columns = ("Device", "IP", "Version", "State", "Data points / error")
+        out.table(title, columns, table, wrap=columns[-1])
     return EXIT_FAILED if any(status is None for _, _, status, _ in rows) else EXIT_OK
 
 
