@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
-from collections.abc import Callable, Mapping
+import socket
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.loops import LOOP_FACTORIES
+from tinytuya_asyncio.scanner import ListenConfig, ResolverConfig, set_default_resolver_config
 
 # Property tests run on every `make test`: no per-example deadline (CI machines stall), and
 # few enough examples to keep the protocol suite quick. HYPOTHESIS_PROFILE=thorough digs deeper.
@@ -45,3 +50,58 @@ def pytest_asyncio_loop_factories(
     if unknown or not names:
         raise pytest.UsageError(f"--loops: unknown or unavailable {unknown}; have {list(LOOP_FACTORIES)}")
     return {name: LOOP_FACTORIES[name] for name in names}
+
+
+# -- loopback only -------------------------------------------------------------------------
+# Every socket operation of the tests is watched (a Python audit hook, on the default event
+# loop): binding, connecting or sending to anything but a loopback address fails the test, so
+# a default meant for real networks (port 6666 on every interface, probes to the interfaces'
+# broadcast addresses) can never slip into a test unnoticed.
+
+_watching: list[list[str]] = []
+_hook: list[bool] = []  # installed once per process (audit hooks cannot be removed)
+
+
+def _loopback(host: object) -> bool:
+    try:
+        return isinstance(host, str) and ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if not _watching or event not in ("socket.bind", "socket.connect", "socket.sendto"):
+        return
+    address = args[1]
+    if isinstance(address, tuple) and address and not _loopback(address[0]):
+        _watching[-1].append(f"{event} {address!r}")
+
+
+def _free_udp_ports(count: int) -> list[int]:
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.fixture(autouse=True)
+def loopback_only() -> Iterator[None]:
+    """Fail a test that touches a non-loopback address; "Auto" look-ups stay on loopback."""
+    if not _hook:
+        sys.addaudithook(_audit)
+        _hook.append(True)
+    plain, encrypted, app = _free_udp_ports(3)
+    listen = ListenConfig(bind=("127.0.0.1",), plain_port=plain, encrypted_port=encrypted, app_port=app)
+    set_default_resolver_config(ResolverConfig(listen=listen, probe_targets=()))
+    violations: list[str] = []
+    _watching.append(violations)
+    try:
+        yield
+    finally:
+        _watching.remove(violations)
+        set_default_resolver_config(None)
+    assert not violations, f"non-loopback socket use: {violations}"

@@ -1,17 +1,11 @@
-"""Fixtures for the scanner tests: loopback only, ports chosen here, nothing left behind.
-
-Every socket operation of these tests is watched (a Python audit hook): binding, connecting
-or sending to anything but a loopback address fails the test, so a default (the machine's
-interfaces, port 6666 on every interface) can never slip into a test unnoticed.
-"""
+"""Fixtures for the scanner tests: loopback only (tests/conftest.py watches every socket),
+ports chosen here, nothing left behind."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,37 +15,6 @@ from tinytuya_asyncio.scanner import ListenConfig, ProbeTarget
 from tinytuya_asyncio.simulator import DiscoveryConfig
 
 BROADCAST = "127.255.255.255"
-_watching: list[list[str]] = []
-_hook: list[bool] = []  # installed once per process (audit hooks cannot be removed)
-
-
-def _loopback(host: object) -> bool:
-    try:
-        return isinstance(host, str) and ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if not _watching or event not in ("socket.bind", "socket.connect", "socket.sendto"):
-        return
-    address = args[1]
-    if isinstance(address, tuple) and address and not _loopback(address[0]):
-        _watching[-1].append(f"{event} {address!r}")
-
-
-@pytest.fixture(autouse=True)
-def loopback_only() -> Iterator[None]:
-    if not _hook:
-        sys.addaudithook(_audit)
-        _hook.append(True)
-    violations: list[str] = []
-    _watching.append(violations)
-    try:
-        yield
-    finally:
-        _watching.remove(violations)
-    assert not violations, f"non-loopback socket use: {violations}"
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,12 @@ from tinytuya_asyncio.scanner.devicesfile import (
 )
 from tinytuya_asyncio.scanner.interfaces import ProbeTarget, local_networks, local_probe_targets
 from tinytuya_asyncio.scanner.records import DiscoveredDevice, Source
-from tinytuya_asyncio.scanner.resolve import AddressResolver, ResolverConfig, resolve_address
+from tinytuya_asyncio.scanner.resolve import (
+    AddressResolver,
+    ResolverConfig,
+    resolve_address,
+    set_default_resolver_config,
+)
 from tinytuya_asyncio.scanner.scan import (
     DEFAULT_SCAN_TIME,
     Scanner,
@@ -48,4 +53,5 @@ __all__ = [
     "local_probe_targets",
     "resolve_address",
     "scan_network",
+    "set_default_resolver_config",
 ]

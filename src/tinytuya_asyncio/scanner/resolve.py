@@ -41,6 +41,14 @@ class ResolverConfig:
     probe_interval: float = _PROBE_INTERVAL
 
 
+_default_config: list[ResolverConfig] = []
+
+
+def set_default_resolver_config(config: ResolverConfig | None) -> None:
+    """Where look-ups without a ``config`` (every "Auto" device) listen and probe; None: tinytuya's."""
+    _default_config[:] = [config] if config is not None else []
+
+
 _resolvers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ResolverConfig, AddressResolver]] = (
     weakref.WeakKeyDictionary()
 )
@@ -65,7 +73,7 @@ class AddressResolver:
 
     @classmethod
     def for_loop(cls, config: ResolverConfig | None = None) -> AddressResolver:
-        config = config or ResolverConfig()
+        config = config or (_default_config[0] if _default_config else ResolverConfig())
         per_loop = _resolvers.setdefault(asyncio.get_running_loop(), {})
         resolver = per_loop.get(config)
         if resolver is None:
