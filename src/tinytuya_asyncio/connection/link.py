@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from tinytuya_asyncio.connection.backoff import Backoff
@@ -42,6 +42,7 @@ from tinytuya_asyncio.protocol.crypto import KeyedCipher
 from tinytuya_asyncio.protocol.frames import DEFAULT_MAX_PAYLOAD
 from tinytuya_asyncio.protocol.session import Session
 from tinytuya_asyncio.protocol.versions import VersionSpec
+from tinytuya_asyncio.scanner import held
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,8 +79,16 @@ class DeviceLink:
         backoff: Backoff,
         report: Reporter,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
+        dev_id: str = "",
+        resolve_host: Callable[[bool], Awaitable[str]] | None = None,
     ) -> None:
         self.name = name
+        #: The device's id, for the process-wide record of held addresses (scanner/held.py).
+        self.dev_id = dev_id
+        #: For an "Auto" address: awaited before each connect, with True when the previous
+        #: connect to the address it gave failed (look again); returns the address to use.
+        self.resolve_host = resolve_host
+        self._connect_failed = False
         self.host = host
         self.port = port
         self.version = version
@@ -287,6 +296,8 @@ class DeviceLink:
         raise last
 
     async def _open(self) -> TuyaConnection:
+        if self.resolve_host is not None:
+            self.host = await self.resolve_host(self._connect_failed)
         # 3.1 devices answer status queries in clear, so tinytuya allows 3.1 without a key.
         if len(self._local_key) != 16 and (self.version.number > 3.1 or self._local_key):
             raise InvalidKeyError(f"{self.name}: the local key must be 16 characters")
@@ -298,16 +309,26 @@ class DeviceLink:
             device_cipher=self._device_cipher,
         )
         self._device_cipher = session.device_cipher  # built once per device, not per connection
-        return await open_connection(
-            self.host,
-            self.port,
-            session,
-            name=self.name,
-            timeout=self.timeout,
-            on_push=self._on_push,
-            on_lost=self._on_lost,
-            report=self._report,
-        )
+        try:
+            connection = await open_connection(
+                self.host,
+                self.port,
+                session,
+                name=self.name,
+                timeout=self.timeout,
+                on_push=self._on_push,
+                on_lost=self._on_lost,
+                report=self._report,
+            )
+        except ConnectError:
+            self._connect_failed = True
+            raise
+        self._connect_failed = False
+        # While the socket is open, a scan in this process reports the address instead of
+        # connecting to it (a second connection can wedge a device).
+        release = held.hold(self.host, self.port, dev_id=self.dev_id, version=self.version.text)
+        connection.when_closed(lambda _connection: release())
+        return connection
 
     def _adopt(self, connection: TuyaConnection) -> None:
         self._conn = connection

@@ -42,6 +42,7 @@ from tinytuya_asyncio.protocol.dps import changed_dps, dps_of, merge_results
 from tinytuya_asyncio.protocol.payloads import PayloadBuilder
 from tinytuya_asyncio.protocol.results import is_data_unvalid
 from tinytuya_asyncio.protocol.versions import version_spec
+from tinytuya_asyncio.scanner.resolve import resolve_address
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -104,6 +105,9 @@ class XenonDeviceAsync(TinytuyaSettings):
         self.id = dev_id
         self.cid = cid if cid else node_id
         self.address = address
+        #: No address given: it is looked up by broadcast at the first connect, and again
+        #: after a connect to the address found fails (the device moved).
+        self.auto_ip = parent is None and (address is None or address in _AUTO_ADDRESSES)
         self.port = port
         self.dev_type = dev_type
         self.dev_type_auto = dev_type == "default"
@@ -150,7 +154,7 @@ class XenonDeviceAsync(TinytuyaSettings):
     def _make_link(
         self, heartbeat_interval: float | None, heartbeat_timeout: float | None, backoff: Backoff | None
     ) -> DeviceLink:
-        host = self.address or ""
+        host = "" if self.auto_ip else self.address or ""
         return DeviceLink(
             name=f"{redact_id(self.id)}@{host}:{self.port}",
             host=host,
@@ -166,7 +170,27 @@ class XenonDeviceAsync(TinytuyaSettings):
             heartbeat_timeout=heartbeat_timeout,
             backoff=backoff or Backoff(),
             report=self._report,
+            dev_id=self.id,
+            resolve_host=self._resolve_host if self.auto_ip else None,
         )
+
+    async def _resolve_host(self, failed: bool) -> str:
+        """The address of an "Auto" device: cached, or heard within ``connection_timeout``.
+
+        Raises DeviceNotFoundError (tinytuya's 905) when the device is not heard; a device
+        found at a new address may also have a new protocol version, which is adopted.
+        """
+        if self.address and self.address not in _AUTO_ADDRESSES and not failed:
+            return self.address
+        found = await resolve_address(self.id, timeout=self.connection_timeout, refresh=failed)
+        self.address = found.ip
+        if found.version and found.version != self._spec.text:
+            spec = version_spec(found.version)
+            self._set_version_fields(spec)
+            self._link.version = spec
+            for child in self.children.values():
+                child._set_version_fields(spec)
+        return found.ip
 
     def __repr__(self) -> str:
         parent = self.parent.id if self.parent else None
@@ -186,7 +210,6 @@ class XenonDeviceAsync(TinytuyaSettings):
         reached or the key is wrong (this is new API, so it raises instead of returning an
         error dict).
         """
-        self._check_address()
         await self._link.connect()
 
     async def close(self) -> None:
@@ -239,13 +262,6 @@ class XenonDeviceAsync(TinytuyaSettings):
     def wake(self) -> None:
         """Make a reconnecting device retry now (for example when its broadcast was just seen)."""
         self._link.wake()
-
-    def _check_address(self) -> None:
-        if self.parent is None and (self.address is None or self.address in _AUTO_ADDRESSES):
-            raise LocalProtocolError(
-                f"device {redact_id(self.id)} has no address: pass its IP address "
-                "(automatic discovery of the address is not available yet)"
-            )
 
     # -- push updates ----------------------------------------------------------------------
 
@@ -309,7 +325,6 @@ class XenonDeviceAsync(TinytuyaSettings):
         Returns the decoded result, ``None`` (no answer expected, or only an ack), or an
         error dict; never raises a :class:`TuyaError`.
         """
-        self._check_address()
         if getresponse and isinstance(payload, _RAW_FRAME):
             raise LocalProtocolError("raw frames can only be sent without waiting (send())")
         link = self._link
@@ -408,7 +423,6 @@ class XenonDeviceAsync(TinytuyaSettings):
         if kept is not None:
             return kept
         try:
-            self._check_address()
             await self._link.connect()
         except TuyaError as exc:
             return error_dict(exc)
