@@ -61,7 +61,12 @@ class InvalidKeyError(HandshakeError):
 
 
 class HandshakeTimeoutError(HandshakeError, TimeoutError):
-    """The device did not answer the session-key negotiation in time (retried, unlike a bad key)."""
+    """The device did not answer the session-key negotiation in time (retried, unlike a bad key).
+
+    Reported as tinytuya's timeout (902), not as a wrong key: silence proves nothing about it.
+    """
+
+    err_code = tuya.ERR_TIMEOUT
 
 
 class ConnectError(TuyaError):

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tinytuya_asyncio import _tinytuya as tuya
-from tinytuya_asyncio.connection.conn import Answer, ReplyRule, TuyaConnection, open_connection
+from tinytuya_asyncio.connection.conn import TuyaConnection, open_connection
+from tinytuya_asyncio.connection.pairing import Answer, ReplyRule
 from tinytuya_asyncio.exceptions import TuyaError, TuyaTimeoutError
 from tinytuya_asyncio.metrics import Reporter
 from tinytuya_asyncio.protocol import (

@@ -60,9 +60,11 @@ async def test_same_requests_as_tinytuya(cover_type: int, version: str, simulate
             assert want is None, step  # tinytuya returns nothing
             command = commands[step.name.removesuffix("_cover")]
             # Ours: the device's report of the write, or None when the type lacks the action.
-            assert (got is None) if command is None else (got is not None and got["dps"] == {"1": command}), (
-                step
-            )
+            if command is None:
+                assert got is None, step
+            else:
+                assert got is not None, step
+                assert got["dps"] == {"1": command}, step
 
 
 @pytest.mark.parametrize("chosen", [2, 6])

@@ -11,7 +11,7 @@ from tests.devices.conftest import DeviceFactory, SimFactory
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.state import ConnectionState
 from tinytuya_asyncio.devices import DeviceAsync, XenonDeviceAsync
-from tinytuya_asyncio.exceptions import DeviceNotFoundError, LocalProtocolError
+from tinytuya_asyncio.exceptions import DeviceNotFoundError
 from tinytuya_asyncio.protocol import Role, Session
 from tinytuya_asyncio.simulator import SimulatedGateway
 
@@ -67,8 +67,11 @@ async def test_send_and_generate_payload(simulate: SimFactory, connect_to: Devic
     assert await dev.send(payload) is None
     assert (await dev.receive())["dps"] == {"1": True}  # type: ignore[index]
     assert sim.dps["1"] is True
-    with pytest.raises(LocalProtocolError):
-        await dev._send_receive(b"raw")
+    # Not a frame: tinytuya's "missing parameters" dict with the reason, never an exception.
+    refused = await dev._send_receive(b"raw")
+    assert refused is not None
+    assert refused["Err"] == str(tuya.ERR_PARAMS)
+    assert "frame" in refused["Payload"]
 
 
 async def test_send_raw_frame(simulate: SimFactory, connect_to: DeviceFactory) -> None:
@@ -77,6 +80,20 @@ async def test_send_raw_frame(simulate: SimFactory, connect_to: DeviceFactory) -
     frame = Session(Role.CLIENT, "3.3", sim.local_key.encode()).send(tuya.CONTROL, b'{"dps":{"2":5}}')
     assert await dev.send(frame) is None
     assert (await dev.receive())["dps"] == {"2": 5}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("persist", [False, True])
+async def test_raw_frame_request_gets_its_answer(
+    persist: bool, simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    """tinytuya's _send_receive takes encoded bytes and returns the reply; so does ours."""
+    sim = await simulate("3.3")
+    dev = connect_to(sim, persist=persist)
+    body = dev.generate_payload(tuya.DP_QUERY).payload
+    frame = Session(Role.CLIENT, "3.3", sim.local_key.encode()).send(tuya.DP_QUERY, body)
+    result = await dev._send_receive(frame)
+    assert result is not None
+    assert result["dps"] == sim.dps
 
 
 async def test_product_and_unanswered_requests(simulate: SimFactory, connect_to: DeviceFactory) -> None:

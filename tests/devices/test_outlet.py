@@ -40,7 +40,11 @@ async def test_set_dimmer_sends_what_tinytuya_sends(version: str, simulate: SimF
     for (step, answer), want, got in zip(SCENARIO, expected, actual, strict=True):
         if step.name == "set_dimmer":
             assert want is None, step  # tinytuya's set_dimmer returns nothing
-            assert (got is None) if answer is None else (got is not None and got["dps"] == answer), step
+            if answer is None:
+                assert got is None, step
+            else:
+                assert got is not None, step
+                assert got["dps"] == answer, step
         else:
             assert got == want, step
 

@@ -29,3 +29,18 @@ def test_results_match_tinytuya(body: bytes) -> None:
     expected = device._decode_payload(body)
     got = decode_result(Message(tuya.DP_QUERY, 1, 0, body), version_spec("3.5"))
     assert got == expected
+
+
+@pytest.mark.parametrize("depth", [65, 5000, 100_000])
+def test_json_nested_too_deep_is_bad_json_not_a_crash(depth: int) -> None:
+    body = b'{"dps":{"1":' + b"[" * depth + b"]" * depth + b"}}"
+    got = decode_result(Message(tuya.STATUS, 0, 0, body), version_spec("3.3"))
+    assert got["Err"] == str(tuya.ERR_JSON)
+
+
+def test_json_nesting_within_the_limit_and_brackets_in_strings_are_fine() -> None:
+    depth = 60  # with the two levels around it: 62 of the 64 allowed
+    nested = b'{"dps":{"1":' + b"[" * depth + b"]" * depth + b',"2":"[[[[{{{{' + b"[" * 100 + b'\\""}}'
+    got = decode_result(Message(tuya.STATUS, 0, 0, nested), version_spec("3.3"))
+    assert "Err" not in got
+    assert got["dps"]["2"].endswith('["')

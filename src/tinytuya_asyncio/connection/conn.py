@@ -1,17 +1,16 @@
 """One TCP connection to one device, as an :class:`asyncio.Protocol` driving a client Session.
 
 The connection owns the socket and the order of things on it. It answers three questions
-for every frame that arrives: is it the handshake, the reply the pending request waits for,
-or a push? Replies are matched by command (and gateway ``cid``), never by sequence number:
-3.5 devices number their frames with a counter of their own. A request whose command is
-answered by an empty ack (CONTROL, UPDATEDPS) is then answered by the STATUS push that
-follows, as tinytuya's sync client does. Frames arriving in the same read as the answer are
-merged into it, so a status split over several frames comes back whole.
+for every frame that arrives: is it the handshake, the reply the pending request waits for
+(the rules are in :mod:`.pairing`), or a push? Frames arriving in the same read as the
+answer are merged into it, so a status split over several frames comes back whole.
 
 Every error that ends the connection goes through :meth:`TuyaConnection._fatal`: the first
 one wins, the pending request fails with it, timers are cancelled, the transport is closed
-and the owner hears about it exactly once. Heartbeats and deadlines are loop timers, not
-tasks, so an idle connection costs no task at all.
+and the owner hears about it exactly once. Whatever a peer sends ends there too: bytes that
+cannot be decoded become a :class:`RemoteProtocolError`, never an exception escaping into
+the event loop. Heartbeats and deadlines are loop timers, not tasks, so an idle connection
+costs no task at all.
 """
 
 from __future__ import annotations
@@ -21,18 +20,16 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any, Final, cast
+from collections.abc import Callable, Collection
+from typing import Final, cast
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.backoff import connect_slots
+from tinytuya_asyncio.connection.pairing import Answer, PendingRequest, Reply, ReplyRule
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
     DeviceOfflineError,
-    HandshakeError,
     HandshakeTimeoutError,
     RemoteProtocolError,
     TuyaError,
@@ -41,81 +38,13 @@ from tinytuya_asyncio.exceptions import (
 from tinytuya_asyncio.metrics import Reporter
 from tinytuya_asyncio.protocol.codec import Message, Role
 from tinytuya_asyncio.protocol.events import BytesDiscarded, HandshakeResponded, MessageReceived
-from tinytuya_asyncio.protocol.results import decode_result, result_cid
+from tinytuya_asyncio.protocol.results import decode_result
 from tinytuya_asyncio.protocol.session import Session
 from tinytuya_asyncio.protocol.versions import VersionSpec
 
 _LOGGER = logging.getLogger(__name__)
 _NONCE_LEN: Final = 16
 _GCM_IV_LEN: Final = 12
-
-
-class ReplyRule(Enum):
-    """What answers a request."""
-
-    #: The same command, empty or not (HEART_BEAT is answered by an empty HEART_BEAT).
-    ACK = "ack"
-    #: The same command with a body; if the device only acks it, the STATUS that follows the
-    #: ack. A STATUS before any answer is a push, not the reply (status queries).
-    QUERY = "query"
-    #: The same command with a body, or a STATUS push (the device reporting what the command
-    #: changed, with or without an ack first): CONTROL and UPDATEDPS, as tinytuya reads them.
-    CONTROL = "control"
-
-
-# Read-only by convention, not frozen: one is built per frame, and a frozen dataclass
-# costs three times as much to construct (0.6 against 0.2 us).
-@dataclass(slots=True)
-class Answer:
-    """One frame with a body, and its sync-shaped decoding."""
-
-    message: Message
-    result: dict[str, Any]
-
-    @property
-    def cid(self) -> str | None:
-        return result_cid(self.result)
-
-
-# Read-only by convention, not frozen: one is built per frame, and a frozen dataclass
-# costs three times as much to construct (0.6 against 0.2 us).
-@dataclass(slots=True)
-class Reply:
-    """Everything that answered one request."""
-
-    #: The device acknowledged the request (an empty frame of the same command).
-    acked: bool
-    #: Frames with a body that answered, in arrival order.
-    answers: tuple[Answer, ...]
-
-
-class _Pending:
-    __slots__ = ("acked", "answers", "cid", "cmd", "deadline", "future", "rule", "timeout")
-
-    def __init__(
-        self,
-        cmd: int,
-        cid: str | None,
-        rule: ReplyRule,
-        future: asyncio.Future[Reply],
-        *,
-        deadline: float,
-        timeout: float,
-    ) -> None:
-        self.cmd = cmd
-        self.cid = cid
-        self.rule = rule
-        self.future = future
-        self.deadline = deadline
-        self.timeout = timeout
-        self.acked = False
-        self.answers: list[Answer] = []
-
-    def ready(self) -> bool:
-        return bool(self.answers) or (self.acked and self.rule is ReplyRule.ACK)
-
-    def reply(self) -> Reply:
-        return Reply(self.acked, tuple(self.answers))
 
 
 class _ReadBuffer(threading.local):
@@ -159,6 +88,9 @@ class TuyaConnection(asyncio.BufferedProtocol):
         "_on_lost",
         "_on_push",
         "_pending",
+        "_pending_deadline",
+        "_pending_future",
+        "_pending_timeout",
         "_report",
         "_session",
         "_spec",
@@ -184,7 +116,10 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._heartbeat_payload = b""
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
-        self._pending: _Pending | None = None
+        self._pending: PendingRequest | None = None
+        self._pending_future: asyncio.Future[Reply] | None = None
+        self._pending_deadline = 0.0
+        self._pending_timeout = 0.0
         self._handshake_waiter: asyncio.Future[None] | None = None
         self._error: TuyaError | None = None
         # Who hears that the socket is gone: created only when someone asks.
@@ -220,12 +155,14 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._on_data(_read_buffer.view[:nbytes])
 
     def _on_data(self, data: memoryview) -> None:
+        if self._error is not None:
+            return  # closing: whatever still arrives has nobody to go to
         if self._heartbeat_deadline is not None:  # any frame proves the device is alive
             self._heartbeat_deadline.cancel()
             self._heartbeat_deadline = None
         session = self._session
-        session.receive_data(data)
         try:
+            session.receive_data(data)
             while (event := session.next_event()) is not None:
                 if type(event) is MessageReceived:
                     self._on_message(event.message)
@@ -237,10 +174,13 @@ class TuyaConnection(asyncio.BufferedProtocol):
         except RemoteProtocolError as exc:
             self._fatal(exc)
             return
+        except Exception as exc:  # a defect of ours on hostile bytes: still one funnel, never the loop's
+            _LOGGER.exception("%s: could not process what the device sent", self._name)
+            self._fatal(RemoteProtocolError(f"{self._name}: could not process a frame: {exc!r}"))
+            return
         pending = self._pending
-        if pending is not None and pending.ready() and not pending.future.done():
-            self._pending = None
-            pending.future.set_result(pending.reply())
+        if pending is not None and pending.ready():
+            self._resolve(pending.reply())
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -266,9 +206,10 @@ class TuyaConnection(asyncio.BufferedProtocol):
         try:
             await waiter
         except ConnectionClosedError as exc:
-            raise HandshakeError(
-                f"{self._name}: device closed the connection during session key negotiation: "
-                "check key and version"
+            # Not proof of a wrong key: a device held by another client drops newcomers too.
+            raise ConnectionClosedError(
+                f"{self._name}: the device closed the connection during session key negotiation "
+                "(another client may hold it, or the key or version is wrong)"
             ) from exc
         finally:
             deadline.cancel()
@@ -282,7 +223,11 @@ class TuyaConnection(asyncio.BufferedProtocol):
 
     def _handshake_expired(self) -> None:
         if self._handshake_waiter is not None and not self._handshake_waiter.done():
-            self._fatal(HandshakeTimeoutError(f"{self._name}: no answer to session key negotiation"))
+            self._fatal(
+                HandshakeTimeoutError(
+                    f"{self._name}: no answer to session key negotiation (check the version and key)"
+                )
+            )
 
     def _finish_handshake(self) -> None:
         # FINISH is held back until the task waiting for the handshake has run: the request
@@ -312,47 +257,71 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._write(frame)
 
     def start_request(
-        self, cmd: int, payload: bytes, *, cid: str | None, rule: ReplyRule, timeout: float
+        self,
+        cmd: int,
+        payload: bytes,
+        *,
+        cid: str | None,
+        rule: ReplyRule,
+        timeout: float,
+        dps: Collection[str] | None = None,
+        stop_at_ack: bool = False,
+        frame: bytes | None = None,
     ) -> asyncio.Future[Reply]:
-        """Send a command; the future resolves with what answers it (see :class:`ReplyRule`).
+        """Send a command; the future resolves with what answers it (see :mod:`.pairing`).
 
         It fails with :class:`TuyaTimeoutError` (and the connection is dropped) when nothing
         answered within ``timeout``; it resolves to a :class:`Reply` with only ``acked`` set
         when the device acknowledged but sent no data in time, which tinytuya reports as ``None``.
+        ``dps`` names the data points a CONTROL sets; ``stop_at_ack`` resolves at the ack;
+        ``frame`` (already encoded) is written instead of encoding ``payload``.
         (A future rather than a coroutine: one object less per request on the hot path.)
         """
-        current = self._pending
-        if current is not None and not current.future.done():
+        if self._pending is not None:
             raise RuntimeError("one request at a time per connection")  # the link serializes
         loop = self._loop
-        pending = _Pending(
-            cmd, cid, rule, loop.create_future(), deadline=loop.time() + timeout, timeout=timeout
-        )
-        self.send(cmd, payload)
-        self._pending = pending
+        if frame is None:
+            self.send(cmd, payload)
+        else:
+            self.send_frame(frame)
+        future: asyncio.Future[Reply] = loop.create_future()
+        self._pending = PendingRequest(cmd, cid, rule, dps=dps, stop_at_ack=stop_at_ack)
+        self._pending_future = future
+        deadline = self._pending_deadline = loop.time() + timeout
+        self._pending_timeout = timeout
         timer = self._deadline_timer
-        if timer is None or timer.when() > pending.deadline:
+        if timer is None or timer.when() > deadline:
             if timer is not None:
                 timer.cancel()
-            self._deadline_timer = loop.call_at(pending.deadline, self._deadline_due)
-        return pending.future
+            self._deadline_timer = loop.call_at(deadline, self._deadline_due)
+        return future
+
+    @property
+    def busy(self) -> bool:
+        """True while a request waits for its answer."""
+        return self._pending is not None
+
+    def _resolve(self, reply: Reply) -> None:
+        future = self._pending_future
+        self._pending = self._pending_future = None
+        if future is not None and not future.done():  # a cancelled caller has gone
+            future.set_result(reply)
 
     def _deadline_due(self) -> None:
         # One timer per connection, left armed between requests and re-aimed when it fires,
         # instead of a timer created and cancelled for every request.
         self._deadline_timer = None
         pending = self._pending
-        if pending is None or pending.future.done():
+        if pending is None:
             return
-        if self._loop.time() < pending.deadline:
-            self._deadline_timer = self._loop.call_at(pending.deadline, self._deadline_due)
+        if self._loop.time() < self._pending_deadline:
+            self._deadline_timer = self._loop.call_at(self._pending_deadline, self._deadline_due)
         elif pending.acked:  # the device took the command but reported nothing: tinytuya's None
-            self._pending = None
-            pending.future.set_result(pending.reply())
+            self._resolve(pending.reply())
         else:
             self._fatal(
                 TuyaTimeoutError(
-                    f"{self._name}: no reply to cmd {pending.cmd:#04x} within {pending.timeout:g} s"
+                    f"{self._name}: no reply to cmd {pending.cmd:#04x} within {self._pending_timeout:g} s"
                 )
             )
 
@@ -369,28 +338,10 @@ class TuyaConnection(asyncio.BufferedProtocol):
                 message.retcode,
                 len(message.payload),
             )
-        if pending is not None and not pending.future.done() and self._answers(pending, message, result):
+        if pending is not None and pending.offer(message, result):
             return
         if result is not None:
             self._on_push(Answer(message, result))
-
-    @staticmethod
-    def _answers(pending: _Pending, message: Message, result: dict[str, Any] | None) -> bool:
-        if result is None:
-            if message.cmd == pending.cmd:
-                pending.acked = True
-                return True
-            return False
-        cid = result_cid(result)
-        if message.cmd == pending.cmd and (pending.cid is None or cid is None or cid == pending.cid):
-            pending.answers.append(Answer(message, result))
-            return True
-        if message.cmd != tuya.STATUS or cid != pending.cid:
-            return False
-        if pending.rule is ReplyRule.CONTROL or (pending.rule is ReplyRule.QUERY and pending.acked):
-            pending.answers.append(Answer(message, result))
-            return True
-        return False
 
     # -- heartbeat -------------------------------------------------------------------------
 
@@ -471,7 +422,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
             if timer is not None:
                 timer.cancel()
         self._heartbeat_timer = self._heartbeat_deadline = self._deadline_timer = None
-        for waiter in (self._pending.future if self._pending else None, self._handshake_waiter):
+        future, self._pending, self._pending_future = self._pending_future, None, None
+        for waiter in (future, self._handshake_waiter):
             if waiter is not None and not waiter.done():
                 waiter.set_exception(error)
         if self._transport is not None:
@@ -501,10 +453,21 @@ async def open_connection(
         raise ValueError("open_connection needs a client session")
     loop = asyncio.get_running_loop()
     timed = report.enabled
-    async with connect_slots():
+    slots = connect_slots()
+    # Waiting for a slot counts against the connect timeout: with hundreds of devices
+    # reconnecting at once, a request fails within its deadline instead of queueing for minutes.
+    deadline = loop.time() + timeout
+    try:
+        async with asyncio.timeout_at(deadline):
+            await slots.acquire()
+    except TimeoutError:
+        raise DeviceOfflineError(
+            f"{name}: no connect slot free within {timeout:g} s (too many connects at once)"
+        ) from None
+    try:
         started = time.perf_counter() if timed else 0.0
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout_at(deadline):
                 _, connection = await loop.create_connection(
                     lambda: TuyaConnection(
                         session,
@@ -527,5 +490,8 @@ async def open_connection(
                 await connection.negotiate(timeout)
             except BaseException:
                 connection.close()
+                await connection.wait_closed()  # bounded; the socket is gone when we raise
                 raise
+    finally:
+        slots.release()
     return connection

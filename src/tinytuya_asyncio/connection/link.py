@@ -3,14 +3,20 @@
 A :class:`DeviceLink` outlives its sockets. It serializes requests (devices handle one at a
 time), opens connections on demand with tinytuya's retry settings, retries a request on a
 fresh connection when the old one times out or breaks, and, for persistent links, keeps the
-connection up: heartbeats while idle, and a reconnect supervisor after a loss.
+connection up: heartbeats while idle, and a reconnect supervisor (:mod:`.reconnect`) after
+a loss.
 
-The supervisor is one task per link, alive only while the link is down. Its first attempt
-is immediate (a dropped idle connection usually comes straight back); after that it backs
-off exponentially with jitter, between a floor and a cap, and jumps to the cap when the key
-is wrong. Requests made while it is waiting fail fast with the last error instead of
-hanging; requests made while it is connecting wait for that attempt. A device that keeps
-closing fresh connections is reported as ``REPLACED``: another client is taking it.
+Three rules keep replies and connections straight:
+
+* ``close()`` wins. It interrupts connects running in callers' tasks and retry delays, stops
+  the supervisor and waits for it, and a connection that comes up anyway is closed, never
+  adopted: once ``close()`` returns, the link stays ``CLOSED`` until it is used again.
+* A request cancelled after it was sent (the caller's ``asyncio.timeout``, a ``wait_for``, a
+  cancelled task) leaves a reply on its way that nobody waits for, and that reply could be
+  taken as the answer to the next request. So the connection is renewed (persistent links
+  reconnect at once, state reason ``cancelled``), as python-kasa does.
+* Requests made while a persistent link backs off get a real, rate-limited attempt (see
+  :mod:`.reconnect`) instead of the last error.
 """
 
 from __future__ import annotations
@@ -18,19 +24,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Final
 
 from tinytuya_asyncio.connection.backoff import Backoff
-from tinytuya_asyncio.connection.conn import Answer, Reply, ReplyRule, TuyaConnection, open_connection
+from tinytuya_asyncio.connection.conn import TuyaConnection, open_connection
+from tinytuya_asyncio.connection.pairing import Answer, Reply, ReplyRule
+from tinytuya_asyncio.connection.reconnect import Reconnector
 from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason, StateChange, reason_for
 from tinytuya_asyncio.connection.turns import Turns
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
-    DeviceOfflineError,
-    HandshakeError,
-    HandshakeTimeoutError,
     InvalidKeyError,
     RemoteProtocolError,
     TuyaError,
@@ -46,16 +51,14 @@ from tinytuya_asyncio.scanner import held
 
 _LOGGER = logging.getLogger(__name__)
 
-#: A connection the device closes within this many seconds of opening it counts as a flap.
-FLAP_WINDOW: Final = 10.0
-#: Consecutive flaps after which we conclude another client keeps taking the device.
-FLAPS_FOR_REPLACED: Final = 3
-
 #: State changes without a reason, error or delay: immutable, so made once.
 _PLAIN_CHANGES: Final = {state: StateChange(state) for state in ConnectionState}
 
 #: Errors after which a request is retried on a fresh connection (tinytuya does the same).
 _RETRYABLE: Final = (TuyaTimeoutError, ConnectionClosedError, RemoteProtocolError)
+
+#: Seconds ``close()`` waits for connects it interrupted in other tasks to unwind.
+_UNWIND_TIMEOUT: Final = 1.0
 
 
 class DeviceLink:
@@ -88,7 +91,6 @@ class DeviceLink:
         #: For an "Auto" address: awaited before each connect, with True when the previous
         #: connect to the address it gave failed (look again); returns the address to use.
         self.resolve_host = resolve_host
-        self._connect_failed = False
         self.host = host
         self.port = port
         self.version = version
@@ -106,19 +108,25 @@ class DeviceLink:
         self._report = report
         self._turns = Turns()
         self._conn: TuyaConnection | None = None
+        self._connect_failed = False
         self._last_change = _PLAIN_CHANGES[ConnectionState.DISCONNECTED]
         # A tuple, replaced on (un)subscribe: notifying needs no copy to be safe from both.
         self._state_listeners: tuple[Callable[[StateChange], None], ...] = ()
         self._push_handler: Callable[[Answer], None] = _ignore_push
-        self._supervisor: asyncio.Task[None] | None = None
-        self._stopping: set[asyncio.Task[None]] = set()  # cancelled supervisors close() awaits
+        self._reconnect = Reconnector(
+            name=name,
+            backoff=lambda: self.backoff,
+            min_interval=lambda: self.retry_delay,
+            open_connection=self._open,
+            adopt=self._adopt,
+            set_state=self._set_state,
+            report=report,
+        )
         self._closing: set[TuyaConnection] = set()  # released connections whose socket may linger
-        self._attempt: asyncio.Future[TuyaConnection] | None = None
-        self._wake: asyncio.Event | None = None
-        self._last_error: TuyaError | None = None
-        self._epoch = 0  # bumped by close(): requests started before it stop retrying
+        # Connects running in callers' tasks: close() expires their scope and awaits the future.
+        self._connects: dict[asyncio.Timeout, asyncio.Future[None]] = {}
+        self._epoch = 0  # bumped by close(): requests started before it stop
         self._connected_at = 0.0
-        self._flaps = 0
 
     def __repr__(self) -> str:
         return f"<DeviceLink {self.name} {self.version.text} {self.state.value}>"
@@ -184,19 +192,40 @@ class DeviceLink:
 
     # -- requests ------------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """Make sure a connection is open (connecting if needed)."""
+    async def _take_turn(self) -> None:
+        epoch = self._epoch
         if not self._turns.take_now():
             await self._turns.wait()
+        if epoch != self._epoch:  # close() ran while this caller queued
+            self._turns.done()
+            raise ConnectionClosedError(f"{self.name}: link closed")
+
+    async def connect(self) -> None:
+        """Make sure a connection is open (connecting if needed)."""
+        await self._take_turn()
         try:
             await self._acquire()
         finally:
             self._turns.done()
 
-    async def request(self, cmd: int, payload: bytes, *, cid: str | None = None, rule: ReplyRule) -> Reply:
-        """Send ``cmd`` and return what answered it, retrying on a fresh connection as tinytuya does."""
-        if not self._turns.take_now():
-            await self._turns.wait()
+    async def request(
+        self,
+        cmd: int,
+        payload: bytes,
+        *,
+        cid: str | None = None,
+        rule: ReplyRule,
+        dps: Collection[str] | None = None,
+        stop_at_ack: bool = False,
+        frame: bytes | None = None,
+    ) -> Reply:
+        """Send ``cmd`` and return what answered it, retrying on a fresh connection as tinytuya does.
+
+        ``dps`` names the data points a CONTROL sets (a STATUS about others is a push);
+        ``stop_at_ack`` returns as soon as the device acknowledges (tinytuya's ``retry=False``);
+        ``frame`` is sent as it is instead of encoding ``payload`` (tinytuya's raw requests).
+        """
+        await self._take_turn()
         try:
             epoch = self._epoch
             failures = 0
@@ -206,10 +235,22 @@ class DeviceLink:
                     connection = await self._acquire()
                 timed = self._report.enabled
                 started = time.perf_counter() if timed else 0.0
+                future = connection.start_request(
+                    cmd,
+                    payload,
+                    cid=cid,
+                    rule=rule,
+                    timeout=self.timeout,
+                    dps=dps,
+                    stop_at_ack=stop_at_ack,
+                    frame=frame,
+                )
                 try:
-                    reply = await connection.start_request(
-                        cmd, payload, cid=cid, rule=rule, timeout=self.timeout
-                    )
+                    reply = await future
+                except asyncio.CancelledError:
+                    if future.cancelled():  # our caller gave up with the reply on its way
+                        self._abandon(connection)
+                    raise
                 except _RETRYABLE as exc:
                     failures += 1
                     self._report("request_failed", cmd=cmd, error=type(exc).__name__)
@@ -236,8 +277,7 @@ class DeviceLink:
         await self._send_with(lambda connection: connection.send_frame(frame))
 
     async def _send_with(self, write: Callable[[TuyaConnection], None]) -> None:
-        if not self._turns.take_now():
-            await self._turns.wait()
+        await self._take_turn()
         try:
             connection = await self._acquire()
             try:
@@ -259,38 +299,48 @@ class DeviceLink:
         connection = self._conn
         if connection is not None and connection.is_open:
             return connection
-        if self._supervisor is not None:
-            attempt = self._attempt
-            if attempt is None:
-                raise self._still_down()
-            return await asyncio.shield(attempt)
+        if self._reconnect.active:
+            return await self._reconnect.acquire(budget=self.timeout)
         return await self._connect_with_retries()
 
-    def _still_down(self) -> TuyaError:
-        """The error for requests made while the supervisor backs off: fail fast, don't wait."""
-        last = self._last_error
-        message = f"{self.name}: device is down ({last}); reconnecting in the background"
-        return InvalidKeyError(message) if isinstance(last, HandshakeError) else DeviceOfflineError(message)
-
     async def _connect_with_retries(self) -> TuyaConnection:
+        """tinytuya's schedule: ``retry_limit`` attempts, ``retry_delay`` apart; close() interrupts it."""
+        epoch = self._epoch
+        finished = asyncio.get_running_loop().create_future()
+        scope = asyncio.timeout(None)
+        try:
+            async with scope:
+                self._connects[scope] = finished
+                connection = await self._attempts()
+        except TimeoutError:
+            if scope.expired():  # only close() expires this scope
+                raise ConnectionClosedError(f"{self.name}: link closed while connecting") from None
+            raise
+        finally:
+            self._connects.pop(scope, None)
+            finished.set_result(None)
+        if epoch != self._epoch:  # close() ran as the connection came up: never adopt it
+            connection.close()
+            raise ConnectionClosedError(f"{self.name}: link closed while connecting")
+        self._adopt(connection)
+        return connection
+
+    async def _attempts(self) -> TuyaConnection:
         last: TuyaError | None = None
         for attempt in range(max(1, self.retry_limit)):
             if attempt:
                 await asyncio.sleep(self.retry_delay)  # tinytuya's connection_retry_delay
             self._set_state(ConnectionState.CONNECTING)
             try:
-                connection = await self._open()
-            except (ConnectError, HandshakeTimeoutError) as exc:
-                last = exc
-                self._report("connect_failed", error=type(exc).__name__, attempt=attempt + 1)
-                _LOGGER.debug("%s: connect attempt %d failed: %s", self.name, attempt + 1, exc)
-            except TuyaError as exc:  # a bad key: retrying cannot help (tinytuya gives up too)
+                return await self._open()
+            except InvalidKeyError as exc:  # the device proved the key wrong: retrying cannot help
                 self._report("connect_failed", error=type(exc).__name__, attempt=attempt + 1)
                 self._set_state(ConnectionState.DISCONNECTED, reason_for(exc), exc)
                 raise
-            else:
-                self._adopt(connection)
-                return connection
+            except TuyaError as exc:
+                last = exc
+                self._report("connect_failed", error=type(exc).__name__, attempt=attempt + 1)
+                _LOGGER.debug("%s: connect attempt %d failed: %s", self.name, attempt + 1, exc)
         assert last is not None
         self._set_state(ConnectionState.DISCONNECTED, reason_for(last), last)
         raise last
@@ -333,7 +383,6 @@ class DeviceLink:
     def _adopt(self, connection: TuyaConnection) -> None:
         self._conn = connection
         self._connected_at = asyncio.get_running_loop().time()
-        self._last_error = None
         if self.persist and self.heartbeat_interval:
             connection.start_heartbeat(
                 self.heartbeat_interval, self.heartbeat_timeout or self.timeout, self.make_heartbeat_payload()
@@ -347,8 +396,21 @@ class DeviceLink:
         # The socket goes within a loop iteration; close() waits for the ones still going.
         self._closing.add(connection)
         connection.when_closed(self._closing.discard)
-        if self._conn is None and self._supervisor is None:
+        if (
+            self._conn is None
+            and not self._reconnect.active
+            and self.state is not ConnectionState.DISCONNECTED
+        ):
             self._set_state(ConnectionState.DISCONNECTED)
+
+    def _abandon(self, connection: TuyaConnection) -> None:
+        """Give up a connection whose reply is in flight for a cancelled request."""
+        if self._conn is not connection:
+            return
+        _LOGGER.debug("%s: request cancelled mid-exchange; renewing the connection", self.name)
+        if self.persist:  # first, so that the link reads as reconnecting rather than down
+            self._reconnect.renew(DisconnectReason.CANCELLED)
+        self._release(connection)
 
     def _on_push(self, answer: Answer) -> None:
         self._report("push", cid=answer.cid)
@@ -363,89 +425,14 @@ class DeviceLink:
         self._conn = None
         if expected:
             return
-        reason = reason_for(error)
         if not self.persist:
-            self._set_state(ConnectionState.DISCONNECTED, reason, error)
+            self._set_state(ConnectionState.DISCONNECTED, reason_for(error), error)
             return
-        lived = asyncio.get_running_loop().time() - self._connected_at
-        if reason is DisconnectReason.CLOSED_BY_DEVICE and lived < FLAP_WINDOW:
-            self._flaps += 1
-            if self._flaps >= FLAPS_FOR_REPLACED:
-                reason = DisconnectReason.REPLACED
-        else:
-            self._flaps = 0
-        _LOGGER.info("%s: connection lost (%s); reconnecting", self.name, reason.value)
-        self._last_error = error
-        self._start_supervisor(reason)
-
-    # -- reconnect supervisor ------------------------------------------------------------
-
-    def _start_supervisor(self, reason: DisconnectReason) -> None:
-        if self._supervisor is not None:
-            return
-        first_delay = self.backoff.delay(self._flaps) if reason is DisconnectReason.REPLACED else 0.0
-        loop = asyncio.get_running_loop()
-        # Created now, not in the task, so a request made before the task runs waits for it.
-        self._attempt = loop.create_future() if first_delay == 0 else None
-        self._set_state(ConnectionState.RECONNECTING, reason, self._last_error)
-        self._supervisor = loop.create_task(
-            self._supervise(reason, first_delay), name=f"tinytuya-asyncio reconnect {self.name}"
-        )
-
-    async def _supervise(self, reason: DisconnectReason, delay: float) -> None:
-        failures = 0
-        try:
-            while True:
-                if delay > 0:
-                    self._set_state(ConnectionState.RECONNECTING, reason, self._last_error, retry_in=delay)
-                    self._report("reconnect_scheduled", delay=delay)
-                    await self._wait_or_wake(delay)
-                attempt = self._attempt
-                if attempt is None:
-                    attempt = self._attempt = asyncio.get_running_loop().create_future()
-                try:
-                    connection = await self._open()
-                except TuyaError as exc:
-                    self._attempt = None
-                    attempt.set_exception(exc)
-                    attempt.exception()  # retrieved: nobody may be waiting for this attempt
-                    self._last_error = exc
-                    reason = reason_for(exc)
-                    delay = (
-                        self.backoff.maximum()
-                        if reason is DisconnectReason.BAD_KEY
-                        else self.backoff.delay(failures)
-                    )
-                    failures += 1
-                    _LOGGER.debug("%s: reconnect failed (%s); next in %.1f s", self.name, exc, delay)
-                    continue
-                self._attempt = None
-                attempt.set_result(connection)
-                self._supervisor = None
-                self._adopt(connection)
-                return
-        finally:
-            if self._attempt is not None and not self._attempt.done():
-                self._attempt.set_exception(ConnectionClosedError(f"{self.name}: link closed"))
-                self._attempt.exception()
-            self._attempt = None
-            if self._supervisor is asyncio.current_task():
-                self._supervisor = None
-
-    async def _wait_or_wake(self, delay: float) -> None:
-        wake = self._wake = asyncio.Event()
-        try:
-            async with asyncio.timeout(delay):
-                await wake.wait()
-        except TimeoutError:
-            pass
-        finally:
-            self._wake = None
+        self._reconnect.lost(error, asyncio.get_running_loop().time() - self._connected_at)
 
     def wake(self) -> None:
         """Retry now instead of at the end of the backoff (e.g. the device was just seen)."""
-        if self._wake is not None:
-            self._wake.set()
+        self._reconnect.wake()
 
     # -- teardown ------------------------------------------------------------------------
 
@@ -454,38 +441,31 @@ class DeviceLink:
         self.persist = persist
         if persist:
             return
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            supervisor.cancel()
-            self._stopping.add(supervisor)
-            supervisor.add_done_callback(self._stopping.discard)
+        self._reconnect.cancel()
         if self._conn is not None:
-            self._conn.close()  # synchronous; the socket is gone within one loop iteration
-            self._conn = None
+            self._release(self._conn)
         self._set_state(ConnectionState.DISCONNECTED)
 
     def drop(self) -> None:
         """Close the current connection now (the next request reconnects with current settings)."""
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            self._release(self._conn)
             self._set_state(ConnectionState.DISCONNECTED)
 
     async def close(self) -> None:
         """Close the connection and stop reconnecting (idempotent). A later request reconnects."""
         self._epoch += 1
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            supervisor.cancel()
-            await asyncio.wait({supervisor})
+        loop = asyncio.get_running_loop()
+        interrupted = list(self._connects.items())
+        for scope, _ in interrupted:
+            scope.reschedule(loop.time())  # the connect in that task ends with "link closed"
+        await self._reconnect.stop()
         connection, self._conn = self._conn, None
         if connection is not None:
             connection.close()
             await connection.wait_closed()
-        self._flaps = 0
-        stopping, self._stopping = self._stopping, set()
-        if stopping:
-            await asyncio.wait(stopping)
+        if interrupted:
+            await asyncio.wait([finished for _, finished in interrupted], timeout=_UNWIND_TIMEOUT)
         for closing in list(self._closing):
             await closing.wait_closed()
         self._set_state(ConnectionState.CLOSED)

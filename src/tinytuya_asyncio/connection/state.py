@@ -9,7 +9,6 @@ from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
     DeviceOfflineError,
-    HandshakeError,
     InvalidKeyError,
     RemoteProtocolError,
     TuyaError,
@@ -36,6 +35,9 @@ class DisconnectReason(Enum):
     BAD_KEY = "bad-key"  # the handshake showed the local key (or version) is wrong
     PROTOCOL_ERROR = "protocol-error"  # corrupt, forged or undecryptable frames
     TIMEOUT = "timeout"  # no reply to a request or heartbeat in time
+    #: A request was cancelled mid-exchange: the connection was renewed so that its late
+    #: reply cannot be taken as the answer to the next request.
+    CANCELLED = "cancelled"
     CLOSED = "closed"  # we closed it
 
 
@@ -54,7 +56,9 @@ def reason_for(error: BaseException) -> DisconnectReason:
     """Classify an error into a disconnect reason."""
     if isinstance(error, TimeoutError):  # handshake timeouts included: not proof of a bad key
         return DisconnectReason.TIMEOUT
-    if isinstance(error, InvalidKeyError | HandshakeError):
+    # Only a device's failed proof of the key says the key is wrong; a connection closed or
+    # reset during the handshake says nothing about it (another client may hold the device).
+    if isinstance(error, InvalidKeyError):
         return DisconnectReason.BAD_KEY
     if isinstance(error, DeviceOfflineError):
         return DisconnectReason.OFFLINE

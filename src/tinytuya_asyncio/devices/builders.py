@@ -7,6 +7,7 @@ settings it was built from (version, type, cid, parent, children) changes.
 
 from __future__ import annotations
 
+from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.protocol.payloads import PayloadBuilder
 from tinytuya_asyncio.protocol.versions import VersionSpec
 
@@ -48,3 +49,28 @@ class BuilderCache:
                 gateway=gateway,
             )
         return builder
+
+
+class NamedPayload(tuya.MessagePayload):  # type: ignore[misc]  # tinytuya ships no types
+    """tinytuya's ``MessagePayload(cmd, payload)``, remembering which data points it names.
+
+    Reply pairing uses them: a STATUS about other data points (a meter's periodic report, a
+    button pressed meanwhile) is not the answer to a ``set_value``. Anything that accepts a
+    ``MessagePayload`` accepts this one.
+    """
+
+    dps: frozenset[str] | None
+
+    def __new__(cls, cmd: int, payload: bytes, dps: frozenset[str] | None) -> NamedPayload:
+        self = super().__new__(cls, cmd, payload)
+        self.dps = dps
+        return self  # type: ignore[no-any-return]
+
+
+def named_dps(data: object) -> frozenset[str] | None:
+    """The data points a CONTROL's ``data`` (a mapping) or UPDATEDPS's (a list) names."""
+    if isinstance(data, dict):
+        return frozenset(str(key) for key in data)
+    if isinstance(data, list | tuple):
+        return frozenset(str(key) for key in data)
+    return None

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tinytuya_asyncio import _tinytuya as tuya
-from tinytuya_asyncio.connection.conn import ReplyRule
+from tinytuya_asyncio.connection.pairing import ReplyRule
 from tinytuya_asyncio.devices.xenon import XenonDeviceAsync
 from tinytuya_asyncio.protocol.dps import merge_results
 

@@ -9,5 +9,9 @@ from tinytuya_asyncio.exceptions import TuyaError
 
 
 def error_dict(error: TuyaError) -> dict[str, Any]:
-    """tinytuya's ``{"Error", "Err", "Payload"}`` dict for ``error`` (same codes as sync)."""
-    return tuya.error_json(error.err_code)
+    """tinytuya's ``{"Error", "Err", "Payload"}`` dict for ``error``, with the same codes.
+
+    ``Payload`` carries the reason (which device, what happened), where tinytuya leaves it
+    ``None`` for connection errors: code that checks ``Err`` sees no difference.
+    """
+    return tuya.error_json(error.err_code, str(error))

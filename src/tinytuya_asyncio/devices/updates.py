@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Final
 
+from tinytuya_asyncio.devices.redact import redact_id
+
 _LOGGER = logging.getLogger(__name__)
 
 #: Default capacity of one ``updates()`` stream.
@@ -109,7 +111,8 @@ class UpdateStream:
             if not self._warned:
                 self._warned = True
                 _LOGGER.warning(
-                    "%s: update consumer is falling behind; dropping oldest updates", update.device_id
+                    "%s: update consumer is falling behind; dropping oldest updates",
+                    redact_id(update.device_id),
                 )
             self._hub.report_dropped(1)
         self._queue.append(update)
@@ -155,7 +158,7 @@ class UpdateHub:
             try:
                 callback(update)
             except Exception:
-                _LOGGER.exception("%s: update callback failed", update.device_id)
+                _LOGGER.exception("%s: update callback failed", redact_id(update.device_id))
         for stream in list(self._streams):
             stream._put(update)
 

@@ -24,11 +24,11 @@ from typing import Any, Final, Self
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.backoff import Backoff
-from tinytuya_asyncio.connection.conn import Answer, Reply, ReplyRule
 from tinytuya_asyncio.connection.link import DeviceLink
+from tinytuya_asyncio.connection.pairing import Answer, Reply, ReplyRule
 from tinytuya_asyncio.connection.state import ConnectionState, StateChange
 from tinytuya_asyncio.devices import device22
-from tinytuya_asyncio.devices.builders import BuilderCache
+from tinytuya_asyncio.devices.builders import BuilderCache, NamedPayload, named_dps
 from tinytuya_asyncio.devices.errors import error_dict
 from tinytuya_asyncio.devices.gateway import Children
 from tinytuya_asyncio.devices.receiver import PushBacklog
@@ -36,9 +36,10 @@ from tinytuya_asyncio.devices.redact import redact_id
 from tinytuya_asyncio.devices.settings import TinytuyaSettings
 from tinytuya_asyncio.devices.status_cache import StatusCache
 from tinytuya_asyncio.devices.updates import DEFAULT_QUEUE_SIZE, DeviceUpdate, UpdateHub, UpdateStream
-from tinytuya_asyncio.exceptions import LocalProtocolError, TuyaError
+from tinytuya_asyncio.exceptions import TuyaError
 from tinytuya_asyncio.metrics import MetricsSink, Reporter
 from tinytuya_asyncio.protocol.dps import changed_dps, dps_of, merge_results
+from tinytuya_asyncio.protocol.frames import command_of_frame
 from tinytuya_asyncio.protocol.payloads import PayloadBuilder
 from tinytuya_asyncio.protocol.results import is_data_unvalid
 from tinytuya_asyncio.protocol.versions import version_spec
@@ -64,6 +65,8 @@ _RULES: Final = {
 }
 
 _RAW_FRAME: Final = (bytes, bytearray)
+#: Commands whose answer reports the data points they name (see connection/pairing.py).
+_NAMES_DPS: Final = frozenset({tuya.CONTROL, tuya.CONTROL_NEW, tuya.UPDATEDPS})
 _ERR_DEVTYPE: Final = str(tuya.ERR_DEVTYPE)
 
 PayloadLike = Any  # tinytuya.MessagePayload (cmd, payload) or raw frame bytes
@@ -104,11 +107,11 @@ class XenonDeviceAsync(TinytuyaSettings):
         """
         self.id = dev_id
         self.cid = cid if cid else node_id
-        self.address = address
+        self._address = address
         #: No address given: it is looked up by broadcast at the first connect, and again
         #: after a connect to the address found fails (the device moved).
         self.auto_ip = parent is None and (address is None or address in _AUTO_ADDRESSES)
-        self.port = port
+        self._port = port
         self.dev_type = dev_type
         self.dev_type_auto = dev_type == "default"
         self.connection_timeout = connection_timeout
@@ -130,7 +133,7 @@ class XenonDeviceAsync(TinytuyaSettings):
         self._probing = False
         self._builders = BuilderCache()
         self._updates = UpdateHub(self._on_updates_dropped)
-        self._backlog = PushBacklog()
+        self._backlog = PushBacklog(on_dropped=self._on_receive_dropped)
         self._report = Reporter(redact_id(dev_id), metrics)
         self.version = 0.0
         self.version_str = ""
@@ -154,11 +157,11 @@ class XenonDeviceAsync(TinytuyaSettings):
     def _make_link(
         self, heartbeat_interval: float | None, heartbeat_timeout: float | None, backoff: Backoff | None
     ) -> DeviceLink:
-        host = "" if self.auto_ip else self.address or ""
+        host = "" if self.auto_ip else self._address or ""
         return DeviceLink(
-            name=f"{redact_id(self.id)}@{host}:{self.port}",
+            name=f"{redact_id(self.id)}@{host}:{self._port}",
             host=host,
-            port=self.port,
+            port=self._port,
             version=self._spec,
             local_key=self.local_key,
             timeout=self.connection_timeout,
@@ -180,10 +183,10 @@ class XenonDeviceAsync(TinytuyaSettings):
         Raises DeviceNotFoundError (tinytuya's 905) when the device is not heard; a device
         found at a new address may also have a new protocol version, which is adopted.
         """
-        if self.address and self.address not in _AUTO_ADDRESSES and not failed:
-            return self.address
+        if self._address and self._address not in _AUTO_ADDRESSES and not failed:
+            return self._address
         found = await resolve_address(self.id, timeout=self.connection_timeout, refresh=failed)
-        self.address = found.ip
+        self._address = found.ip  # the address found; the device stays "Auto"
         if found.version and found.version != self._spec.text:
             spec = version_spec(found.version)
             self._set_version_fields(spec)
@@ -191,6 +194,35 @@ class XenonDeviceAsync(TinytuyaSettings):
             for child in self.children.values():
                 child._set_version_fields(spec)
         return found.ip
+
+    @property
+    def address(self) -> str | None:
+        """The device's IP address (for an "Auto" device, the one found once looked up).
+
+        Setting it takes effect at the next connect, as in tinytuya; ``"Auto"`` or ``None``
+        makes the device look its address up again.
+        """
+        return self._address
+
+    @address.setter
+    def address(self, address: str | None) -> None:
+        self._address = address
+        if self.parent is not None:
+            return  # children use their parent's connection
+        self.auto_ip = address is None or address in _AUTO_ADDRESSES
+        self._link.host = "" if self.auto_ip else address or ""
+        self._link.resolve_host = self._resolve_host if self.auto_ip else None
+
+    @property
+    def port(self) -> int:
+        """The device's TCP port; setting it takes effect at the next connect."""
+        return self._port
+
+    @port.setter
+    def port(self, port: int) -> None:
+        self._port = port
+        if self.parent is None:
+            self._link.port = port
 
     def __repr__(self) -> str:
         parent = self.parent.id if self.parent else None
@@ -279,8 +311,11 @@ class XenonDeviceAsync(TinytuyaSettings):
         """
         return self._updates.stream(maxsize)
 
+    def _on_receive_dropped(self, dropped: int) -> None:
+        self._report("update_dropped", dropped=dropped, source="receive")
+
     def _on_updates_dropped(self, dropped: int) -> None:
-        self._report("update_dropped", dropped=dropped)
+        self._report("update_dropped", dropped=dropped, source="updates")
 
     def _on_push(self, answer: Answer) -> None:
         result = dict(answer.result)
@@ -322,22 +357,33 @@ class XenonDeviceAsync(TinytuyaSettings):
     ) -> dict[str, Any] | None:
         """Send and shape the answer as tinytuya's ``_send_receive`` does.
 
-        Returns the decoded result, ``None`` (no answer expected, or only an ack), or an
-        error dict; never raises a :class:`TuyaError`.
+        ``payload`` is a ``MessagePayload`` or an already-encoded frame. Returns the decoded
+        result, ``None`` (no answer expected, or only an ack), or an error dict; never raises.
         """
-        if getresponse and isinstance(payload, _RAW_FRAME):
-            raise LocalProtocolError("raw frames can only be sent without waiting (send())")
         link = self._link
         self.cmd_retcode = None
         try:
-            if not getresponse:
-                if isinstance(payload, _RAW_FRAME):
-                    await link.send_frame(bytes(payload))
-                else:
-                    await link.send(payload.cmd, payload.payload)
+            if isinstance(payload, _RAW_FRAME):
+                frame = bytes(payload)
+                if not getresponse:
+                    await link.send_frame(frame)
+                    return None
+                cmd = command_of_frame(frame)
+                reply = await link.request(
+                    cmd, b"", cid=self.cid, rule=rule or _RULES.get(cmd, ReplyRule.QUERY), frame=frame
+                )
+            elif not getresponse:
+                await link.send(payload.cmd, payload.payload)
                 return None
-            rule = rule or _RULES.get(payload.cmd, ReplyRule.QUERY)
-            reply = await link.request(payload.cmd, payload.payload, cid=self.cid, rule=rule)
+            else:
+                reply = await link.request(
+                    payload.cmd,
+                    payload.payload,
+                    cid=self.cid,
+                    rule=rule or _RULES.get(payload.cmd, ReplyRule.QUERY),
+                    dps=getattr(payload, "dps", None),
+                    stop_at_ack=not self.retry,
+                )
         except TuyaError as exc:
             _LOGGER.debug("%s: request failed: %s", redact_id(self.id), exc)
             return error_dict(exc)
@@ -419,7 +465,7 @@ class XenonDeviceAsync(TinytuyaSettings):
 
     async def receive(self) -> dict[str, Any] | None:
         """The next pushed update, or ``None`` if none arrives within ``connection_timeout``."""
-        kept = self._backlog.pop()
+        kept = self._backlog.take_now()
         if kept is not None:
             return kept
         try:
@@ -483,4 +529,4 @@ class XenonDeviceAsync(TinytuyaSettings):
             req_type=reqType,
             query_dps=self.dps_to_request,
         )
-        return tuya.MessagePayload(wire_cmd, body)
+        return NamedPayload(wire_cmd, body, named_dps(data) if wire_cmd in _NAMES_DPS else None)

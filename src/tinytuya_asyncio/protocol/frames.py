@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.exceptions import LocalProtocolError
 
 _HEADER_55AA: Final = struct.Struct(tuya.HEADER_FMT_55AA)  # prefix, seqno, cmd, length
 _HEADER_6699: Final = struct.Struct(tuya.HEADER_FMT_6699)  # prefix, reserved, seqno, cmd, length
@@ -115,3 +116,15 @@ class FrameReader:
 
     def _discard(self, count: int) -> None:
         self.discarded += count
+
+
+def command_of_frame(frame: bytes) -> int:
+    """The command of one whole encoded frame (what a raw request waits an answer to).
+
+    Raises :class:`LocalProtocolError` unless ``frame`` is exactly one frame.
+    """
+    reader = FrameReader(max(DEFAULT_MAX_PAYLOAD, len(frame)))
+    frames = reader.feed(frame)
+    if len(frames) != 1 or reader.discarded or reader.buffered:
+        raise LocalProtocolError("a raw request must be exactly one encoded 55AA or 6699 frame")
+    return frames[0].cmd

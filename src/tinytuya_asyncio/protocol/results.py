@@ -18,6 +18,10 @@ from tinytuya_asyncio.protocol.versions import VersionSpec
 
 #: What device22-style firmware answers to a query it wants phrased differently.
 DATA_UNVALID: Final = b"data unvalid"
+#: Deepest JSON nesting accepted from a device. Real bodies nest four levels at most; a hostile
+#: one thousands deep would exhaust the stack in the parser, or later in whatever walks the
+#: values (comparing, copying), so it is refused as bad JSON before it is parsed.
+MAX_JSON_DEPTH: Final = 64
 _DECODER: Final = json.JSONDecoder()
 
 
@@ -43,8 +47,10 @@ def decode_result(message: Message, spec: VersionSpec) -> dict[str, Any]:
         invalid_bytes = payload
         text = payload.decode(errors="replace")
     try:
+        if _too_deep(text):
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         result = _parse_json(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         error = tuya.error_json(tuya.ERR_JSON, text)
         error["invalid_json"] = text
         return error
@@ -56,6 +62,31 @@ def decode_result(message: Message, spec: VersionSpec) -> dict[str, Any]:
     if "dps" not in result and isinstance(data, dict) and "dps" in data:
         result["dps"] = data["dps"]
     return result
+
+
+def _too_deep(text: str) -> bool:
+    # Counting brackets is a C-speed upper bound on the depth: exact only when it is not enough.
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def _parse_json(text: str) -> Any:

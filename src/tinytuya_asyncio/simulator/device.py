@@ -157,6 +157,14 @@ class SimulatedDevice:
         """Wait until exactly ``n`` clients are connected and ready."""
         await self._server.wait_for_clients(n, timeout=timeout)
 
+    async def wait_for_requests(self, cmd: int, n: int = 1, *, timeout: float = 5.0) -> None:
+        """Wait until the device has received ``n`` requests of command ``cmd`` since it was made.
+
+        Lets a test act at a precise point of an exchange (say, once a request is on the
+        device but its reply is held back by ``faults.reply_delay``) without sleeping.
+        """
+        await self._server.wait_for_requests(cmd, n, timeout=timeout)
+
     async def push(self, dps: Mapping[str, Any], *, cid: str | None = None) -> int:
         """Change data points on the device side and push a STATUS to every client.
 

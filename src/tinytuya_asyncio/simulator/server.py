@@ -51,6 +51,7 @@ class DeviceServer:
         self._connections: set[DeviceConnection] = set()
         self._ready: set[DeviceConnection] = set()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._request_waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self.host: str | None = None
         self.port: int | None = None
 
@@ -104,6 +105,12 @@ class DeviceServer:
             self._ready.discard(conn)
             self._notify()
 
+    def request_received(self, cmd: int) -> None:
+        count = self._stats.requests[cmd]
+        for wanted_cmd, wanted, fut in self._request_waiters:
+            if wanted_cmd == cmd and count >= wanted and not fut.done():
+                fut.set_result(None)
+
     def broadcast(self, out: firmware.Outgoing) -> int:
         reached = 0
         for conn in list(self._ready):
@@ -137,6 +144,19 @@ class DeviceServer:
                 await fut
         finally:
             self._waiters.remove(entry)
+
+    async def wait_for_requests(self, cmd: int, n: int, *, timeout: float = 5.0) -> None:
+        """Wait until ``n`` requests ``cmd`` have been received in all (TimeoutError after ``timeout``)."""
+        if self._stats.requests[cmd] >= n:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (cmd, n, fut)
+        self._request_waiters.append(entry)
+        try:
+            async with asyncio.timeout(timeout):
+                await fut
+        finally:
+            self._request_waiters.remove(entry)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -84,6 +84,10 @@ class ConnectionHost(Protocol):
         """Send a push to every ready connection; returns how many were reached."""
         ...
 
+    def request_received(self, cmd: int) -> None:
+        """An application request ``cmd`` was decoded (and counted in the stats)."""
+        ...
+
 
 class _Queued(NamedTuple):
     due: float
@@ -242,6 +246,7 @@ class DeviceConnection(asyncio.Protocol):
         host = self._host
         host.stats.requests[message.cmd] += 1
         host.stats.received.append((message.cmd, message.payload))
+        host.request_received(message.cmd)
         for out in firmware.handle(host.state, message, host.now(), push_on_control=host.push_on_control):
             if out.push:
                 host.broadcast(out)
