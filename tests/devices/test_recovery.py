@@ -210,6 +210,8 @@ async def test_a_cancelled_request_does_not_answer_the_next(
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
+    # The second answer comes well after the first's late one, in a read of its own.
+    sim.faults.reply_delay = 0.4
     second = await bounded(dev.set_value(2, 2))
     assert second is not None
     assert second["dps"] == {"2": 2}  # its own answer, not the first's late {"2": 1}
