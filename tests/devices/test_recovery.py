@@ -331,3 +331,49 @@ async def test_set_retry_false_returns_at_the_ack(
         assert result["dps"] == {"1": True}
     else:
         assert result is None
+
+
+# -- a control is never carried out twice -------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["3.3", "3.5"])
+async def test_a_control_cut_off_after_the_device_read_it_is_not_resent(
+    version: str, simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    sim = await simulate(version)
+    dev = connect_to(sim, persist=True, connection_retry_limit=3)
+    assert err(await bounded(dev.status())) is None
+    sim.faults.close_mid_frame = True  # carries the command out, then half an answer, then closes
+    result = await bounded(dev.set_value(2, 7))
+    assert err(result) == str(tuya.ERR_PAYLOAD)
+    assert sim.stats.requests[_control_cmd(version)] == 1  # once: it may have been done
+    assert sim.dps["2"] == 7
+    # A query is harmless to repeat: it is retried as tinytuya does (3.5's fresh connections
+    # lose their handshake answer to the same fault, so only 3.3 gets that far).
+    if version == "3.3":
+        queries = sim.stats.requests[tuya.DP_QUERY]
+        assert err(await bounded(dev.status())) == str(tuya.ERR_PAYLOAD)
+        assert sim.stats.requests[tuya.DP_QUERY] > queries + 1
+
+
+async def test_a_control_that_timed_out_is_not_resent(
+    simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    sim = await simulate("3.3")
+    dev = connect_to(sim, connection_timeout=0.2, connection_retry_limit=3)
+    sim.faults.reply_delay = 0.5  # slower than the timeout: done, but answered too late
+    assert err(await bounded(dev.set_value(2, 8))) == str(tuya.ERR_TIMEOUT)
+    assert sim.stats.requests[tuya.CONTROL] == 1
+
+
+async def test_a_control_dropped_unread_is_sent_again(
+    simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    sim = await simulate("3.4")
+    dev = connect_to(sim, persist=True)
+    assert err(await bounded(dev.status())) is None
+    sim.faults.drop_requests = 1  # the device drops the connection without reading the command
+    result = await bounded(dev.set_value(2, 9))
+    assert result is not None
+    assert result["dps"] == {"2": 9}
+    assert sim.stats.requests[tuya.CONTROL_NEW] == 1  # the dropped one was never carried out

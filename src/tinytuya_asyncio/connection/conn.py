@@ -76,6 +76,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         "_error",
         "_gcm",
         "_handshake_waiter",
+        "_heard",
         "_heartbeat_deadline",
         "_heartbeat_interval",
         "_heartbeat_payload",
@@ -132,6 +133,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._heartbeat_deadline: asyncio.TimerHandle | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
         self._held_finish: bytes | None = None
+        self._heard = False  # bytes arrived since the current request was sent
         self._debug = _LOGGER.isEnabledFor(logging.DEBUG)
 
     def __repr__(self) -> str:
@@ -157,6 +159,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
     def _on_data(self, data: memoryview) -> None:
         if self._error is not None:
             return  # closing: whatever still arrives has nobody to go to
+        self._heard = True
         if self._heartbeat_deadline is not None:  # any frame proves the device is alive
             self._heartbeat_deadline.cancel()
             self._heartbeat_deadline = None
@@ -284,6 +287,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
             self.send(cmd, payload)
         else:
             self.send_frame(frame)
+        self._heard = False
         future: asyncio.Future[Reply] = loop.create_future()
         self._pending = PendingRequest(cmd, cid, rule, dps=dps, stop_at_ack=stop_at_ack)
         self._pending_future = future
@@ -295,6 +299,12 @@ class TuyaConnection(asyncio.BufferedProtocol):
                 timer.cancel()
             self._deadline_timer = loop.call_at(deadline, self._deadline_due)
         return future
+
+    @property
+    def heard_since_request(self) -> bool:
+        """True when the device sent anything after the current (or last) request went out:
+        it was reading, so the request may have been carried out."""
+        return self._heard
 
     @property
     def busy(self) -> bool:

@@ -218,12 +218,17 @@ class DeviceLink:
         dps: Collection[str] | None = None,
         stop_at_ack: bool = False,
         frame: bytes | None = None,
+        resend: bool = True,
     ) -> Reply:
         """Send ``cmd`` and return what answered it, retrying on a fresh connection as tinytuya does.
 
         ``dps`` names the data points a CONTROL sets (a STATUS about others is a push);
         ``stop_at_ack`` returns as soon as the device acknowledges (tinytuya's ``retry=False``);
         ``frame`` is sent as it is instead of encoding ``payload`` (tinytuya's raw requests).
+        ``resend=False`` is for commands that must not be carried out twice (controls: an IR
+        code sent twice presses the button twice): they are resent on a fresh connection only
+        when the old one failed before the device could have read them, that is when it
+        closed without a byte back; a timeout or an answer cut short is returned as an error.
         """
         await self._take_turn()
         try:
@@ -256,6 +261,8 @@ class DeviceLink:
                     self._report("request_failed", cmd=cmd, error=type(exc).__name__)
                     if failures > self.retry_limit or epoch != self._epoch:
                         raise
+                    if not resend and (connection.heard_since_request or isinstance(exc, TimeoutError)):
+                        raise  # the device may have carried it out: never twice
                     _LOGGER.debug("%s: %s; retry %d/%d", self.name, exc, failures, self.retry_limit)
                     self._report("retry", cmd=cmd, attempt=failures)
                     continue

@@ -65,6 +65,8 @@ _RULES: Final = {
 }
 
 _RAW_FRAME: Final = (bytes, bytearray)
+#: Commands that must not be carried out twice when a connection breaks under them.
+_NOT_TWICE: Final = frozenset({tuya.CONTROL, tuya.CONTROL_NEW})
 #: Commands whose answer reports the data points they name (see connection/pairing.py).
 _NAMES_DPS: Final = frozenset({tuya.CONTROL, tuya.CONTROL_NEW, tuya.UPDATEDPS})
 _ERR_DEVTYPE: Final = str(tuya.ERR_DEVTYPE)
@@ -370,7 +372,12 @@ class XenonDeviceAsync(TinytuyaSettings):
                     return None
                 cmd = command_of_frame(frame)
                 reply = await link.request(
-                    cmd, b"", cid=self.cid, rule=rule or _RULES.get(cmd, ReplyRule.QUERY), frame=frame
+                    cmd,
+                    b"",
+                    cid=self.cid,
+                    rule=rule or _RULES.get(cmd, ReplyRule.QUERY),
+                    frame=frame,
+                    resend=False,  # what it does is unknown: never twice
                 )
             elif not getresponse:
                 await link.send(payload.cmd, payload.payload)
@@ -383,6 +390,7 @@ class XenonDeviceAsync(TinytuyaSettings):
                     rule=rule or _RULES.get(payload.cmd, ReplyRule.QUERY),
                     dps=getattr(payload, "dps", None),
                     stop_at_ack=not self.retry,
+                    resend=payload.cmd not in _NOT_TWICE,
                 )
         except TuyaError as exc:
             _LOGGER.debug("%s: request failed: %s", redact_id(self.id), exc)

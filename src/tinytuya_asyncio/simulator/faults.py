@@ -39,6 +39,9 @@ class Faults:
     idle_timeout: float | None = None
     #: Accept TCP connections and reset them at once.
     refuse_connections: bool = False
+    #: Close the connection on each of the next N application requests as it arrives, without
+    #: carrying it out or answering (firmware that drops a client on receipt). Counts down.
+    drop_requests: int = 0
 
     def clear(self) -> None:
         """Switch every fault off."""

@@ -244,6 +244,11 @@ class DeviceConnection(asyncio.Protocol):
     def _on_message(self, event: MessageReceived) -> None:
         message = event.message
         host = self._host
+        if host.faults.drop_requests > 0:
+            host.faults.drop_requests -= 1
+            host.stats.drops += 1
+            self.abort()
+            return
         host.stats.requests[message.cmd] += 1
         host.stats.received.append((message.cmd, message.payload))
         host.request_received(message.cmd)
