@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench bench-scan profile simulator clean
+.PHONY: install demo test lint typecheck unit bench bench-scan profile simulator soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ bench: $(STAMP)
 
 bench-scan: $(STAMP)
 	$(BIN)/python -m bench.scan
+
+# 1,000 persistent devices under random faults for SOAK_MINUTES (make soak SOAK_MINUTES=1: smoke run).
+SOAK_MINUTES ?= 10
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) --output bench/results/soak-latest.md
 
 profile: $(STAMP)
 	$(BIN)/python -m bench.profile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -10,7 +11,7 @@ from tinytuya_asyncio.simulator import firmware
 from tinytuya_asyncio.simulator.faults import Faults
 from tinytuya_asyncio.simulator.server import ConnectionPolicy, DeviceServer
 from tinytuya_asyncio.simulator.state import DeviceState
-from tinytuya_asyncio.simulator.stats import DeviceStats
+from tinytuya_asyncio.simulator.stats import RECEIVED_LOG, DeviceStats
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PRODUCT_KEY: Final = "keysimulated0000"
@@ -26,6 +27,8 @@ class SimulatedDevice:
     :meth:`push`. ``faults`` may be changed at any time; it takes effect at once.
     ``fixed_nonce`` (16 bytes) is for benchmarks only: every 3.4/3.5 handshake is answered
     with it instead of a random nonce, which makes session keys predictable.
+    ``record_writes`` keeps every control carried out in ``state.writes``; ``request_log`` is
+    how many recent requests ``stats.received`` keeps (0 for long runs that need none).
     """
 
     def __init__(
@@ -44,6 +47,8 @@ class SimulatedDevice:
         clock: Callable[[], float] = time.time,
         children: Mapping[str, Mapping[str, Any]] | None = None,
         fixed_nonce: bytes | None = None,
+        record_writes: bool = False,
+        request_log: int = RECEIVED_LOG,
     ) -> None:
         self.state = DeviceState.create(
             dev_id,
@@ -56,8 +61,10 @@ class SimulatedDevice:
             children=children,
             fixed_nonce=fixed_nonce,
         )
+        if record_writes:
+            self.state.writes = []
         self.faults = faults if faults is not None else Faults()
-        self.stats = DeviceStats()
+        self.stats = DeviceStats(received=deque(maxlen=request_log))
         self._server = DeviceServer(
             self.state,
             self.stats,
@@ -156,6 +163,11 @@ class SimulatedDevice:
     async def wait_for_clients(self, n: int = 1, *, timeout: float = 5.0) -> None:
         """Wait until exactly ``n`` clients are connected and ready."""
         await self._server.wait_for_clients(n, timeout=timeout)
+
+    def drop_clients(self) -> int:
+        """Close every client connection at once and keep listening (another client took
+        the device, say); returns how many were connected."""
+        return self._server.drop_clients()
 
     async def wait_for_requests(self, cmd: int, n: int = 1, *, timeout: float = 5.0) -> None:
         """Wait until the device has received ``n`` requests of command ``cmd`` since it was made.

@@ -158,6 +158,13 @@ class DeviceServer:
         finally:
             self._request_waiters.remove(entry)
 
+    def drop_clients(self) -> int:
+        """Close every client connection now, still listening; returns how many were open."""
+        live = [conn for conn in self._connections if not conn.closing]
+        for conn in live:
+            conn.abort()
+        return len(live)
+
     # -- lifecycle -------------------------------------------------------------------------
 
     @property

@@ -50,6 +50,9 @@ class DeviceState:
     #: For benchmarks only: answer every 3.4/3.5 handshake with this nonce instead of a
     #: random one, which makes session keys predictable (see :func:`bench_nonce`).
     fixed_nonce: bytes | None = field(default=None, repr=False)
+    #: When a list: every control the device carried out, as the data points it wrote, in
+    #: order (``record_writes=True``), so a test can tell a command done twice from once.
+    writes: list[dict[str, Any]] | None = field(default=None, repr=False)
     #: 3.5 devices number every frame they send from one device-wide counter.
     _seqno: int = 0
 
@@ -120,6 +123,8 @@ class DeviceState:
         dps = self.dps_for(cid)
         written = {str(k): v for k, v in update.items() if str(k) in dps and v is not None}
         dps.update(written)
+        if self.writes is not None:
+            self.writes.append(written)
         return written
 
     def update(self, change: Mapping[str, Any], cid: str | None = None) -> dict[str, Any]:
