@@ -3,37 +3,75 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.devices.conftest import port_of
+from tinytuya_asyncio import _tinytuya as tuya
+from tinytuya_asyncio.connection.backoff import Backoff
+from tinytuya_asyncio.connection.state import ConnectionState, StateChange
 from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate
 from tinytuya_asyncio.simulator import SimulatedGateway
 
 GW_ID = "gw0123456789abcdefgh"
 KEY = "0123456789abcdef"
+T = TypeVar("T")
 
 
 @pytest.fixture(params=["3.3", "3.4", "3.5"])
 async def gateway(request: pytest.FixtureRequest) -> AsyncIterator[SimulatedGateway]:
     gw = SimulatedGateway(
-        GW_ID, KEY, version=request.param, children={"sub1": {"1": False, "2": 20}, "sub2": {"1": True}}
+        GW_ID,
+        KEY,
+        version=request.param,
+        dps={"1": True},  # the hub's own data point
+        children={"sub1": {"1": False, "2": 20}, "sub2": {"1": True}, "sub3": {"1": False}},
     )
     await gw.start(host="127.0.0.1", port=0)
     yield gw
     await gw.stop()
 
 
+def hub(gw: SimulatedGateway, **kwargs: Any) -> DeviceAsync:
+    kwargs.setdefault("persist", True)
+    kwargs.setdefault("connection_timeout", 2)
+    kwargs.setdefault("connection_retry_limit", 1)
+    kwargs.setdefault("connection_retry_delay", 0)
+    return DeviceAsync(GW_ID, "127.0.0.1", KEY, version=gw.version, port=port_of(gw), **kwargs)
+
+
+async def bounded(call: Awaitable[T]) -> T:
+    """Every wait in these tests ends: a hang fails the test instead of stalling it."""
+    async with asyncio.timeout(5):
+        return await call
+
+
+def err(result: dict[str, Any] | None) -> str | None:
+    return None if result is None else result.get("Err")
+
+
+def state_seen(dev: DeviceAsync, state: ConnectionState) -> asyncio.Future[StateChange]:
+    """Resolved by the next change to ``state`` that ``dev``'s listeners hear."""
+    future: asyncio.Future[StateChange] = asyncio.get_running_loop().create_future()
+
+    def listener(change: StateChange) -> None:
+        if change.state is state and not future.done():
+            future.set_result(change)
+
+    remove = dev.add_state_listener(listener)
+    future.add_done_callback(lambda _: remove())
+    return future
+
+
 async def test_children_share_one_connection_and_get_their_own_answers(gateway: SimulatedGateway) -> None:
-    parent = DeviceAsync(
-        GW_ID, "127.0.0.1", KEY, version=gateway.version, port=port_of(gateway), persist=True
-    )
+    parent = hub(gateway)
     first = DeviceAsync("child-one", cid="sub1", parent=parent)
     second = DeviceAsync("child-two", node_id="sub2", parent=parent)
     try:
         assert parent.children == {"child-one": first, "child-two": second}
-        one, two = await asyncio.gather(first.status(), second.status())
+        one, two = await bounded(asyncio.gather(first.status(), second.status()))
         assert one is not None
         assert two is not None
         assert one["dps"] == {"1": False, "2": 20}
@@ -41,40 +79,213 @@ async def test_children_share_one_connection_and_get_their_own_answers(gateway: 
         assert one["device"] is first  # tinytuya tags gateway results with the child object
         assert two["device"] is second
 
-        changed = await first.set_value(2, 21)
+        changed = await bounded(first.set_value(2, 21))
         assert changed is not None
         assert changed["dps"] == {"2": 21}
         assert gateway.children["sub1"]["2"] == 21
         assert gateway.children["sub2"] == {"1": True}
+        own = await bounded(parent.status())
+        assert own is not None
+        assert own["dps"] == {"1": True}
+        assert "device" not in own
         assert gateway.stats.connections == 1
     finally:
         await parent.close()
 
 
+@pytest.mark.parametrize("order", ["child-connects-first", "children-after-connect", "child-closed-first"])
+async def test_children_never_open_a_connection_of_their_own(gateway: SimulatedGateway, order: str) -> None:
+    parent = hub(gateway)
+    try:
+        if order == "children-after-connect":
+            await bounded(parent.connect())
+        child = DeviceAsync("child-one", cid="sub1", parent=parent)
+        sibling = DeviceAsync("child-two", cid="sub2", parent=parent)
+        if order == "child-connects-first":
+            await bounded(child.connect())
+            assert parent.connection_state is ConnectionState.CONNECTED
+        if order == "child-closed-first":
+            assert err(await bounded(child.status())) is None
+            await child.close()
+            assert parent.connection_state is ConnectionState.CONNECTED
+        results = await bounded(asyncio.gather(child.status(), sibling.status(), parent.status()))
+        assert [r["dps"] if r else None for r in results] == [{"1": False, "2": 20}, {"1": True}, {"1": True}]
+        assert child.connection_state is ConnectionState.CONNECTED
+        assert gateway.stats.connections == 1
+        assert gateway.connected_clients == 1
+    finally:
+        await parent.close()
+    assert gateway.stats.replaced == 0
+
+
+async def test_a_non_persistent_gateway_holds_one_connection_at_a_time(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway, persist=False)
+    children = [DeviceAsync(f"child-{cid}", cid=cid, parent=parent) for cid in gateway.children]
+    try:
+        results = await bounded(asyncio.gather(*(c.status() for c in children for _ in range(3))))
+        assert all(err(r) is None for r in results)
+    finally:
+        await parent.close()
+    # Each request opened and closed the parent's connection; none ran beside another
+    # (the simulated gateway replaces an older client with a newer one and counts it).
+    assert gateway.stats.connections == 9
+    assert gateway.stats.replaced == 0
+
+
 async def test_pushes_reach_only_their_child(gateway: SimulatedGateway) -> None:
-    parent = DeviceAsync(
-        GW_ID, "127.0.0.1", KEY, version=gateway.version, port=port_of(gateway), persist=True
-    )
-    first = DeviceAsync("child-one", cid="sub1", parent=parent)
+    parent = hub(gateway)
+    first = DeviceAsync("child-one", cid="sub1", parent=parent, connection_timeout=0.05)
     second = DeviceAsync("child-two", cid="sub2", parent=parent)
     seen: dict[str, list[DeviceUpdate]] = {"parent": [], "sub1": [], "sub2": []}
     parent.subscribe(seen["parent"].append)
     first.subscribe(seen["sub1"].append)
     stream = second.updates()
     try:
-        await parent.connect()
+        await bounded(parent.connect())
         await gateway.wait_for_clients(1)
         await gateway.push({"1": False}, cid="sub2")
-        async with asyncio.timeout(5):
-            update = await anext(stream)
+        update = await bounded(anext(stream))
         assert update.cid == "sub2"
+        assert update.device_id == "child-two"
         assert update.changed == {"1": False}
         assert seen == {"parent": [], "sub1": [], "sub2": []}
-        received = await second.receive()
+        received = await bounded(second.receive())
         assert received is not None
         assert received["dps"] == {"1": False}
+        assert await bounded(first.receive()) is None  # nothing for sub1 (after its timeout)
     finally:
         await parent.close()
     # Closing the parent ends the children's streams too.
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
+
+
+async def test_subdev_query_lists_the_sub_devices(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway)
+    DeviceAsync("child-one", cid="sub1", parent=parent)
+    try:
+        result = await bounded(parent.subdev_query())
+        assert result == {
+            "reqType": "subdev_online_stat_query",
+            "data": {"online": ["sub1", "sub2", "sub3"], "offline": []},
+        }
+        assert await bounded(parent.subdev_query(nowait=True)) is None
+    finally:
+        await parent.close()
+    assert gateway.stats.requests[tuya.LAN_EXT_STREAM] == 2
+
+
+async def test_children_follow_their_parents_persistence(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway)
+    child = DeviceAsync("child-one", cid="sub1", parent=parent)  # persist=False, as tinytuya users write
+    try:
+        status = await bounded(child.status())
+        assert status is not None
+        await gateway.push({"2": 44}, cid="sub1")
+        await bounded(child.receive())
+        cached = await child.cached_status(nowait=True)  # no request: kept fresh by the push
+        assert cached is not None
+        assert cached["dps"] == {"1": False, "2": 44}
+        assert gateway.stats.requests[tuya.DP_QUERY if gateway.version == "3.3" else tuya.DP_QUERY_NEW] == 1
+        parent.set_socketPersistent(False)
+        assert await child.cached_status(nowait=True) is None
+    finally:
+        await parent.close()
+
+
+async def test_connection_setters_on_a_child_leave_the_shared_link_alone(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway, connection_timeout=2, connection_retry_limit=3, connection_retry_delay=0.25)
+    child = DeviceAsync("child-one", cid="sub1", parent=parent)
+    link = parent._link
+    try:
+        assert err(await bounded(child.status())) is None
+        child.set_socketRetryLimit(9)
+        child.set_socketRetryDelay(7.5)
+        child.set_socketTimeout(0.05)
+        child.set_socketPersistent(False)
+        # Stored, as tinytuya does, so code reads them back ...
+        assert (child.socketRetryLimit, child.socketRetryDelay, child.connection_timeout) == (9, 7.5, 0.05)
+        assert child.socketPersistent is False
+        # ... and the connection every sibling shares keeps the gateway's settings.
+        assert (link.retry_limit, link.retry_delay, link.timeout, link.persist) == (3, 0.25, 2, True)
+        assert (parent.socketRetryLimit, parent.socketRetryDelay, parent.connection_timeout) == (3, 0.25, 2)
+        assert parent.connection_state is ConnectionState.CONNECTED
+        # The child's own wait, receive(), follows its timeout: nothing pushed, back at once.
+        assert await bounded(child.receive()) is None
+        # The gateway's setters do apply to the shared connection.
+        parent.set_socketTimeout(1.5)
+        parent.set_socketRetryLimit(2)
+        assert (link.timeout, link.retry_limit) == (1.5, 2)
+        assert gateway.stats.connections == 1
+    finally:
+        await parent.close()
+
+
+async def test_closing_a_child_keeps_the_gateway(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway)
+    child = DeviceAsync("child-one", cid="sub1", parent=parent)
+    sibling = DeviceAsync("child-two", cid="sub2", parent=parent)
+    try:
+        assert err(await bounded(child.status())) is None
+        stream = child.updates()
+        sibling_stream = sibling.updates()
+        await child.close()
+        with pytest.raises(StopAsyncIteration):
+            await anext(stream)
+        assert parent.connection_state is ConnectionState.CONNECTED
+        await gateway.push({"1": False}, cid="sub2")
+        assert (await bounded(anext(sibling_stream))).changed == {"1": False}
+        again = await bounded(child.set_value(1, True))  # a closed child works when used again
+        assert again is not None
+        assert again["dps"] == {"1": True}
+        assert gateway.stats.connections == 1
+    finally:
+        await parent.close()
+
+
+async def test_closing_the_gateway_ends_a_childs_request_in_flight(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway)
+    child = DeviceAsync("child-one", cid="sub1", parent=parent)
+    await bounded(parent.connect())
+    gateway.faults.silent = True  # the request will get no answer
+    request = asyncio.create_task(child.status())
+    await asyncio.sleep(0)  # let it run up to its wait for the reply
+    await bounded(parent.close())
+    result = await bounded(request)
+    assert err(result) == str(tuya.ERR_PAYLOAD)  # the connection closed under it, as tinytuya says
+    await gateway.wait_for_clients(0)
+    # It was on the wire when the gateway closed, and nothing reconnected afterwards.
+    assert sum(gateway.stats.requests.values()) == 1
+    assert gateway.stats.connections == 1
+    assert parent.connection_state is ConnectionState.CLOSED
+
+
+async def test_children_follow_their_parents_reconnect(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway, backoff=Backoff(floor=0.01, cap=0.05))
+    child = DeviceAsync("child-one", cid="sub1", parent=parent)
+    sibling = DeviceAsync("child-two", cid="sub2", parent=parent)
+    heard: list[ConnectionState] = []
+    child.add_state_listener(lambda change: heard.append(change.state))
+    stream = sibling.updates()
+    try:
+        assert err(await bounded(child.status())) is None
+        lost = state_seen(child, ConnectionState.RECONNECTING)
+        await gateway.stop()
+        await bounded(lost)
+        assert child.connection_state is not ConnectionState.CONNECTED
+        back = state_seen(child, ConnectionState.CONNECTED)
+        await gateway.start()
+        child.wake()  # a child wakes its gateway's reconnect, as the gateway itself would
+        await bounded(back)
+        # What the child's listener heard: up, lost, reconnecting, up again.
+        assert heard.index(ConnectionState.CONNECTED) < heard.index(ConnectionState.RECONNECTING)
+        assert heard[-1] is ConnectionState.CONNECTED
+        written = await bounded(child.set_value(2, 99))
+        assert written is not None
+        assert written["dps"] == {"2": 99}
+        await gateway.wait_for_clients(1)
+        await gateway.push({"1": False}, cid="sub2")
+        assert (await bounded(anext(stream))).changed == {"1": False}
+        assert gateway.stats.connections == 2
+    finally:
+        await parent.close()

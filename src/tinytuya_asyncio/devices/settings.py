@@ -3,6 +3,12 @@
 A mixin of :class:`~tinytuya_asyncio.devices.xenon.XenonDeviceAsync`: each setter stores the
 attribute tinytuya's does (code reads them back) and passes what matters on to the
 connection, which applies it from the next connect or request.
+
+A gateway child has no connection of its own: it uses its parent's, which serves every
+sibling. Its connection setters (version, persistence, retries, timeout) therefore store
+the value and leave the shared connection alone, as tinytuya's do on a child; set them on
+the gateway, which applies them to all its children's requests. The one part of a child
+that is its own, the wait of its ``receive()``, follows its ``set_socketTimeout``.
 """
 
 from __future__ import annotations
@@ -51,7 +57,9 @@ class TinytuyaSettings:
         """Switch protocol version (the next request reconnects with it).
 
         3.2 implies ``dev_type="device22"``; its DPs are probed on the next ``status()``
-        instead of immediately as tinytuya does.
+        instead of immediately as tinytuya does. A gateway passes the version on to its
+        children; on a child it only changes the bodies the child builds, and the shared
+        connection keeps the gateway's version.
         """
         spec = version_spec(version)
         self._set_version_fields(spec)
@@ -62,6 +70,11 @@ class TinytuyaSettings:
             child._set_version_fields(spec)
 
     def set_socketPersistent(self, persist: bool) -> None:
+        """Keep the connection open between requests (or close it now, with ``False``).
+
+        On a child: stored only; children follow their gateway's persistence (its caches and
+        pushes included).
+        """
         self.socketPersistent = bool(persist)
         if self.parent is None:
             self._link.set_persist(self.socketPersistent)
@@ -73,16 +86,29 @@ class TinytuyaSettings:
         self.socketNODELAY = bool(nodelay)
 
     def set_socketRetryLimit(self, limit: int) -> None:
+        """Connect attempts, and retries of a request on a fresh connection.
+
+        On a child: stored only; the gateway's limit governs the shared connection.
+        """
         self.socketRetryLimit = limit
-        self._link.retry_limit = limit
+        if self.parent is None:
+            self._link.retry_limit = limit
 
     def set_socketRetryDelay(self, delay: float) -> None:
+        """Seconds between connect attempts. On a child: stored only, as the retry limit."""
         self.socketRetryDelay = delay
-        self._link.retry_delay = delay
+        if self.parent is None:
+            self._link.retry_delay = delay
 
     def set_socketTimeout(self, s: float) -> None:
+        """Seconds to wait for a connect or a reply, and ``receive()``'s wait for a push.
+
+        On a child: only its ``receive()`` wait. Its requests keep the gateway's timeout:
+        a request that times out drops the connection, which every sibling shares.
+        """
         self.connection_timeout = s
-        self._link.timeout = s
+        if self.parent is None:
+            self._link.timeout = s
 
     def set_dpsUsed(self, dps_to_request: dict[str, Any]) -> None:
         self.dps_to_request = dps_to_request

@@ -339,7 +339,8 @@ class XenonDeviceAsync(TinytuyaSettings):
             changed = dict(dps) if pushed else changed_dps(dps_of(cache.historic), dps)
         else:
             changed = {}  # nobody listens: only the caches need the frame
-        cache.absorb(result, live=self.socketPersistent and self._link.connected)
+        # A child's cache follows its parent's connection, persistent or not.
+        cache.absorb(result, live=self._link.persist and self._link.connected)
         if changed:
             self._updates.publish(
                 DeviceUpdate(
@@ -447,7 +448,7 @@ class XenonDeviceAsync(TinytuyaSettings):
         """
         if historic:
             return self._cache.historic
-        last = self._cache.current() if self.socketPersistent and self._link.connected else None
+        last = self._cache.current() if self._link.persist and self._link.connected else None
         if last is None:
             return None if nowait else await self.status()
         return last
