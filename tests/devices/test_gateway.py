@@ -152,12 +152,65 @@ async def test_pushes_reach_only_their_child(gateway: SimulatedGateway) -> None:
         received = await bounded(second.receive())
         assert received is not None
         assert received["dps"] == {"1": False}
+        # tinytuya's gateway receive() returns its children's pushes too, tagged with the child.
+        on_gateway = await bounded(parent.receive())
+        assert on_gateway is not None
+        assert on_gateway["device"] is second
         assert await bounded(first.receive()) is None  # nothing for sub1 (after its timeout)
     finally:
         await parent.close()
     # Closing the parent ends the children's streams too.
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
+
+
+async def test_gateway_streams_carry_children_only_when_asked(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway)
+    child = DeviceAsync("child-one", cid="sub1", parent=parent)
+    DeviceAsync("child-two", cid="sub2", parent=parent)  # sub3 has no child object
+    own: list[DeviceUpdate] = []
+    everything: list[DeviceUpdate] = []
+    mine: list[DeviceUpdate] = []
+    parent.subscribe(own.append)
+    parent.subscribe(everything.append, children=True)
+    child.subscribe(mine.append)
+    stream = parent.updates(children=True)
+    try:
+        await bounded(parent.connect())
+        await gateway.wait_for_clients(1)
+        await gateway.push({"2": 30}, cid="sub1")
+        await gateway.push({"1": False})  # the hub itself
+        await gateway.push({"1": True, "9": 5}, cid="sub3")
+        got = [await bounded(anext(stream)) for _ in range(3)]
+        written = await bounded(child.set_value(1, True))  # a reply is an update too
+        assert written is not None
+        got.append(await bounded(anext(stream)))
+    finally:
+        await parent.close()
+    assert [(u.device_id, u.cid, u.changed) for u in got] == [
+        ("child-one", "sub1", {"2": 30}),
+        (GW_ID, None, {"1": False}),
+        (GW_ID, "sub3", {"1": True, "9": 5}),  # no child object: tagged with the cid alone
+        ("child-one", "sub1", {"1": True}),
+    ]
+    assert everything == got
+    assert [u.changed for u in own] == [{"1": False}]
+    assert [u.changed for u in mine] == [{"2": 30}, {"1": True}]
+    assert mine[1].dps == {"1": True, "2": 30}  # merged with what the child knew
+    # The stray sub-device's data points never mix with the hub's own.
+    assert (await parent.cached_status(historic=True) or {}).get("dps") == {"1": False}
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+
+
+async def test_children_true_is_for_the_gateway(gateway: SimulatedGateway) -> None:
+    parent = hub(gateway)
+    child = DeviceAsync("child-one", cid="sub1", parent=parent)
+    with pytest.raises(ValueError, match="gateway"):
+        child.updates(children=True)
+    with pytest.raises(ValueError, match="gateway"):
+        child.subscribe(print, children=True)
+    await parent.close()
 
 
 async def test_subdev_query_lists_the_sub_devices(gateway: SimulatedGateway) -> None:

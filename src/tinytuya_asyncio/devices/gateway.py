@@ -1,16 +1,31 @@
-"""A gateway's sub-devices, and which of them a decoded frame is about.
+"""A gateway's sub-devices: which of them a frame is about, and who hears of it.
 
-Children (tinytuya's ``cid``/``node_id`` with ``parent=``) use their parent's connection; the
-parent hands every reply and push to the child whose ``cid`` the frame names, tagged with
-``result["device"] = child`` as tinytuya does, and keeps the frames that name none.
+Children (tinytuya's ``cid``/``node_id`` with ``parent=``) use their parent's connection, in
+whatever order they are created, connected or closed: a child never opens one of its own.
+The parent hands every reply and push to the child whose ``cid`` the frame names, tagged
+with ``result["device"] = child`` as tinytuya does. Who sees what:
+
+* a child's ``subscribe()``, ``updates()``, ``receive()`` and caches: its own frames only;
+* the gateway's ``subscribe()`` and ``updates()``: the gateway's own frames only, so a
+  subscriber written for the hub never mistakes a sub-device's DP 1 for the hub's; with
+  ``children=True``, every frame of the gateway and of its sub-devices, each update tagged
+  with its ``cid`` (``None`` for the gateway's own);
+* the gateway's ``receive()``: every push, its children's included, as tinytuya's does;
+* a frame naming a ``cid`` no child object stands for: never merged into the gateway's own
+  data points; it reaches the gateway's ``receive()`` and its ``children=True`` subscribers.
+
+The connection belongs to the parent: a child's connection setters leave it alone (see
+:mod:`.settings`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from tinytuya_asyncio.devices.redact import redact_id
+from tinytuya_asyncio.devices.updates import UpdateHub
 from tinytuya_asyncio.protocol.results import result_cid
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,17 +47,26 @@ C = TypeVar("C", bound=Child)
 class Children(dict[str, C]):
     """tinytuya's ``children`` dict (device id -> child), with routing by ``cid``."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: The gateway's ``children=True`` subscribers; made on first use.
+        self.updates: UpdateHub | None = None
+
     def add(self, child: C) -> None:
         """Register ``child``; a new object with the id of an old one replaces it."""
         if child.id in self and self[child.id] is not child:
             _LOGGER.debug("replacing child %s", redact_id(child.id))
         self[child.id] = child
 
-    def for_result(self, result: dict[str, Any]) -> C | None:
-        """The child ``result`` is about, if any; tags the result with it as tinytuya does."""
-        if not self:
-            return None
-        cid = result_cid(result)
+    def cid_of(self, result: dict[str, Any]) -> str | None:
+        """The sub-device ``result`` is about; ``None`` for the gateway's own frames.
+
+        Without children every frame is the gateway's, as in tinytuya.
+        """
+        return result_cid(result) if self else None
+
+    def for_cid(self, cid: str | None, result: dict[str, Any]) -> C | None:
+        """The child standing for ``cid``, if any; tags ``result`` with it as tinytuya does."""
         if cid is None:
             return None
         for child in self.values():
@@ -50,3 +74,13 @@ class Children(dict[str, C]):
                 result["device"] = child
                 return child
         return None
+
+    def for_result(self, result: dict[str, Any]) -> C | None:
+        """The child ``result`` is about, if any (tagged as :meth:`for_cid` does)."""
+        return self.for_cid(self.cid_of(result), result)
+
+    def hub(self, on_dropped: Callable[[int], None]) -> UpdateHub:
+        """The ``children=True`` subscribers, made on first use."""
+        if self.updates is None:
+            self.updates = UpdateHub(on_dropped)
+        return self.updates

@@ -249,15 +249,19 @@ class XenonDeviceAsync(TinytuyaSettings):
     async def close(self) -> None:
         """Close the connection, stop heartbeats and reconnects, end update streams (idempotent).
 
-        A gateway child leaves its parent's connection alone. Using the device again after
-        ``close()`` reconnects, as tinytuya does.
+        A gateway child only ends its own update streams: the connection is its parent's, and
+        the child works again when used. Closing a gateway ends its children's streams too.
+        Using the device again after ``close()`` reconnects, as tinytuya does.
         """
         if self.parent is not None:
             self._updates.close()
             return
         await self._link.close()
+        children = self.children
         self._updates.close()
-        for child in self.children.values():
+        if children.updates is not None:
+            children.updates.close()
+        for child in children.values():
             child._updates.close()
         self.cache_clear()
 
@@ -299,19 +303,31 @@ class XenonDeviceAsync(TinytuyaSettings):
 
     # -- push updates ----------------------------------------------------------------------
 
-    def subscribe(self, callback: Callable[[DeviceUpdate], object]) -> Callable[[], None]:
+    def subscribe(
+        self, callback: Callable[[DeviceUpdate], object], *, children: bool = False
+    ) -> Callable[[], None]:
         """Call ``callback(update)`` for each :class:`DeviceUpdate`; returns an unsubscribe function.
 
-        Pushes flow while a connection is open, so use ``persist=True`` to stream them.
+        Pushes flow while a connection is open, so use ``persist=True`` to stream them. A
+        gateway's updates are its own; ``children=True`` adds every sub-device's, each
+        tagged with its ``cid`` (see :mod:`.gateway`).
         """
-        return self._updates.subscribe(callback)
+        return self._hub(children).subscribe(callback)
 
-    def updates(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> UpdateStream:
+    def updates(self, maxsize: int = DEFAULT_QUEUE_SIZE, *, children: bool = False) -> UpdateStream:
         """An ``async for`` stream of :class:`DeviceUpdate` with a bounded queue.
 
-        Iteration ends when the device is closed. Use ``persist=True`` to stream pushes.
+        Iteration ends when the device (or its gateway) is closed. Use ``persist=True`` to
+        stream pushes. ``children=True`` as for :meth:`subscribe`.
         """
-        return self._updates.stream(maxsize)
+        return self._hub(children).stream(maxsize)
+
+    def _hub(self, children: bool) -> UpdateHub:
+        if not children:
+            return self._updates
+        if self.parent is not None:
+            raise ValueError("children=True is for a gateway; a child's updates are its own")
+        return self.children.hub(self._on_updates_dropped)
 
     def _on_receive_dropped(self, dropped: int) -> None:
         self._report("update_dropped", dropped=dropped, source="receive")
@@ -321,9 +337,25 @@ class XenonDeviceAsync(TinytuyaSettings):
 
     def _on_push(self, answer: Answer) -> None:
         result = dict(answer.result)
-        target = self.children.for_result(result) or self
-        target._absorb(result, pushed=True)
-        target._backlog.put(result)
+        children = self.children
+        cid = children.cid_of(result)
+        if cid is None:
+            self._absorb(result, pushed=True)
+        elif (child := children.for_cid(cid, result)) is not None:
+            child._absorb(result, pushed=True)
+            child._backlog.put(result)
+        else:
+            self._stray(cid, result)
+        self._backlog.put(result)  # a gateway's receive() returns every push, as tinytuya's
+
+    def _stray(self, cid: str, result: dict[str, Any]) -> None:
+        """A push about a sub-device no child object stands for: only ``children=True`` hears it."""
+        everyone = self.children.updates
+        dps = dps_of(result)
+        if everyone and dps:
+            everyone.publish(
+                DeviceUpdate(device_id=self.id, cid=cid, changed=dict(dps), dps=dict(dps), result=result)
+            )
 
     def _on_state_change(self, change: StateChange) -> None:
         if change.state in _SOCKET_GONE:
@@ -334,7 +366,8 @@ class XenonDeviceAsync(TinytuyaSettings):
     def _absorb(self, result: dict[str, Any], *, pushed: bool) -> None:
         """Cache a decoded frame (as tinytuya's ``_cache_response``) and publish an update."""
         cache = self._cache
-        if self._updates:
+        everyone = (self.parent or self).children.updates  # the gateway's children=True subscribers
+        if self._updates or everyone:
             dps = dps_of(result)
             changed = dict(dps) if pushed else changed_dps(dps_of(cache.historic), dps)
         else:
@@ -342,16 +375,17 @@ class XenonDeviceAsync(TinytuyaSettings):
         # A child's cache follows its parent's connection, persistent or not.
         cache.absorb(result, live=self._link.persist and self._link.connected)
         if changed:
-            self._updates.publish(
-                DeviceUpdate(
-                    device_id=self.id,
-                    cid=self.cid,
-                    changed=changed,
-                    dps=dict(dps_of(cache.historic)),
-                    result=result,
-                    pushed=pushed,
-                )
+            update = DeviceUpdate(
+                device_id=self.id,
+                cid=self.cid,
+                changed=changed,
+                dps=dict(dps_of(cache.historic)),
+                result=result,
+                pushed=pushed,
             )
+            self._updates.publish(update)
+            if everyone:
+                everyone.publish(update)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -473,7 +507,11 @@ class XenonDeviceAsync(TinytuyaSettings):
             self._probing = False
 
     async def receive(self) -> dict[str, Any] | None:
-        """The next pushed update, or ``None`` if none arrives within ``connection_timeout``."""
+        """The next pushed update, or ``None`` if none arrives within ``connection_timeout``.
+
+        On a gateway: every push, its children's included (tagged with ``result["device"]``),
+        as tinytuya's. On a child: its own pushes, waiting the child's ``connection_timeout``.
+        """
         kept = self._backlog.take_now()
         if kept is not None:
             return kept
