@@ -14,8 +14,9 @@ with ``result["device"] = child`` as tinytuya does. Who sees what:
 * a frame naming a ``cid`` no child object stands for: never merged into the gateway's own
   data points; it reaches the gateway's ``receive()`` and its ``children=True`` subscribers.
 
-The connection belongs to the parent: a child's connection setters leave it alone (see
-:mod:`.settings`).
+The connection belongs to the parent. A child's requests never reopen it once the parent
+is closed (they answer tinytuya's 901 until the parent is used again), and a child's
+connection setters leave it alone (see :mod:`.settings`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from tinytuya_asyncio.connection.state import ConnectionState
 from tinytuya_asyncio.devices.redact import redact_id
 from tinytuya_asyncio.devices.updates import UpdateHub
+from tinytuya_asyncio.exceptions import ConnectError
 from tinytuya_asyncio.protocol.results import result_cid
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ class Children(dict[str, C]):
         super().__init__()
         #: The gateway's ``children=True`` subscribers; made on first use.
         self.updates: UpdateHub | None = None
+        #: True while the gateway's ``close()`` runs: children may not start requests.
+        self.closing = False
 
     def add(self, child: C) -> None:
         """Register ``child``; a new object with the id of an old one replaces it."""
@@ -84,3 +89,14 @@ class Children(dict[str, C]):
         if self.updates is None:
             self.updates = UpdateHub(on_dropped)
         return self.updates
+
+    def check_open(self, state: ConnectionState, child_id: str) -> None:
+        """Raise :class:`ConnectError` (901) when the gateway is closed or closing.
+
+        A child never reopens a connection its parent closed: the application closed the
+        gateway, and a connection opened behind its back would have no owner to close it.
+        """
+        if self.closing or state is ConnectionState.CLOSED:
+            raise ConnectError(
+                f"{redact_id(child_id)}: the gateway is closed; use the gateway to reopen its connection"
+            )

@@ -242,22 +242,30 @@ class XenonDeviceAsync(TinytuyaSettings):
 
         Raises a :class:`~tinytuya_asyncio.TuyaError` subclass when the device cannot be
         reached or the key is wrong (this is new API, so it raises instead of returning an
-        error dict).
+        error dict). A gateway child opens its parent's connection, unless the parent was
+        closed: then it raises :class:`~tinytuya_asyncio.ConnectError` (see :mod:`.gateway`).
         """
+        if self.parent is not None:
+            self.parent.children.check_open(self._link.state, self.id)
         await self._link.connect()
 
     async def close(self) -> None:
         """Close the connection, stop heartbeats and reconnects, end update streams (idempotent).
 
         A gateway child only ends its own update streams: the connection is its parent's, and
-        the child works again when used. Closing a gateway ends its children's streams too.
-        Using the device again after ``close()`` reconnects, as tinytuya does.
+        the child works again when used. Closing a gateway ends its children's requests and
+        streams too; their later requests answer an error until the gateway is used again.
+        Using a device (or gateway) again after ``close()`` reconnects, as tinytuya does.
         """
         if self.parent is not None:
             self._updates.close()
             return
-        await self._link.close()
         children = self.children
+        children.closing = True
+        try:
+            await self._link.close()
+        finally:
+            children.closing = False
         self._updates.close()
         if children.updates is not None:
             children.updates.close()
@@ -400,6 +408,8 @@ class XenonDeviceAsync(TinytuyaSettings):
         link = self._link
         self.cmd_retcode = None
         try:
+            if self.parent is not None:
+                self.parent.children.check_open(link.state, self.id)
             if isinstance(payload, _RAW_FRAME):
                 frame = bytes(payload)
                 if not getresponse:
@@ -516,7 +526,7 @@ class XenonDeviceAsync(TinytuyaSettings):
         if kept is not None:
             return kept
         try:
-            await self._link.connect()
+            await self.connect()
         except TuyaError as exc:
             return error_dict(exc)
         try:
