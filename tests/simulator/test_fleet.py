@@ -266,3 +266,23 @@ async def test_profiles_round_robin() -> None:
     assert sorted(PROFILES) == sorted(
         ["plug", "dimmer", "bulb_a", "bulb_b", "bulb_c", *(f"cover_{n}" for n in range(1, 9))]
     )
+
+
+async def test_gateway_children_take_profiles_round_robin() -> None:
+    async with Simulator(seed=5) as sim:
+        plain = await sim.add_gateway(children=2)
+        mixed = await sim.add_gateway(children=4, profiles=["plug", "bulb_a", "cover_8"])
+        assert list(plain.children.values()) == [{"1": False}, {"1": False}]
+        assert list(mixed.children.values()) == [
+            profile_dps("plug"),
+            profile_dps("bulb_a"),
+            profile_dps("cover_8"),
+            profile_dps("plug"),
+        ]
+        first, *_, last = mixed.children.values()
+        first["1"] = True  # each child has its own copy
+        assert last["1"] is False
+        with pytest.raises(ValueError, match="profile"):
+            await sim.add_gateway(children=1, profiles=[])
+        with pytest.raises(ValueError, match="unknown profile"):
+            await sim.add_gateway(children=1, profiles="toaster")

@@ -179,14 +179,25 @@ class Simulator:
         version: str | float = "3.4",
         host: str = DEFAULT_HOST,
         port: int = 0,
+        profiles: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> SimulatedGateway:
-        """Start a generated gateway with ``children`` switch-like sub-devices."""
+        """Start a generated gateway with ``children`` sub-devices.
+
+        They are switch-like (DP 1 only), or take the data points of ``profiles`` round-robin
+        (a Zigbee hub with plugs, bulbs and covers: ``profiles=["plug", "bulb_a", "cover_1"]``).
+        """
         if children < 1:
             raise ValueError("a gateway needs at least one child")
+        kinds = [profiles] if isinstance(profiles, str) else list(profiles or ())
+        if profiles is not None and not kinds:
+            raise ValueError("no profile given")
         index = len(self.devices) + 1
         spec = version_spec(version)
-        cids = {self._token(_HEX, 16): {"1": False} for _ in range(children)}
+        cids = {
+            self._token(_HEX, 16): profile_dps(kinds[n % len(kinds)]) if kinds else {"1": False}
+            for n in range(children)
+        }
         kwargs.setdefault("name", f"sim-{index:04d}-gateway-v{spec.text}")
         gateway = SimulatedGateway(
             "sim" + self._token(_ID_ALPHABET, _ID_LEN - 3),
