@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
-from tinytuya_asyncio.simulator import SimulatedDevice, profile_dps
+from tinytuya_asyncio.simulator import SimulatedDevice, SimulatedGateway, profile_dps
 
 
 @dataclass(frozen=True)
@@ -29,23 +29,39 @@ def device_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.asynccontextmanager
-async def target_from(args: argparse.Namespace, profile: str | None = None) -> AsyncIterator[Target]:
+async def target_from(
+    args: argparse.Namespace, profile: str | None = None, children: Mapping[str, str] | None = None
+) -> AsyncIterator[Target]:
     """The device named on the command line, or a simulated one on 127.0.0.1.
 
-    ``profile`` names the simulated device's kind (see ``tinytuya_asyncio.simulator.PROFILES``).
+    ``profile`` names the simulated device's kind (see ``tinytuya_asyncio.simulator.PROFILES``);
+    ``children`` (cid -> profile) makes it a gateway with those sub-devices.
     """
-    if args.id and args.ip and args.key:
+    given = [args.id, args.ip, args.key]
+    if all(given):
         yield Target(args.id, args.ip, args.key, args.version)
         return
-    simulated = SimulatedDevice(
-        "bf00example0000000000",
-        "0123456789abcdef",
-        version=args.version,
-        dps={"1": False, "2": 0, "20": 1234} if profile is None else profile_dps(profile),
-    )
+    if any(given):  # half a real device is a typo, not a request for a simulated one
+        raise SystemExit("give --id, --ip and --key together (or none of them to simulate a device)")
+    simulated: SimulatedDevice
+    if children:
+        simulated = SimulatedGateway(
+            "bf00examplegateway00",
+            "0123456789abcdef",
+            version=args.version,
+            children={cid: profile_dps(kind) for cid, kind in children.items()},
+        )
+    else:
+        simulated = SimulatedDevice(
+            "bf00example0000000000",
+            "0123456789abcdef",
+            version=args.version,
+            dps={"1": False, "2": 0, "20": 1234} if profile is None else profile_dps(profile),
+        )
     await simulated.start(host="127.0.0.1", port=0)
     try:
-        print(f"(no device given: using a simulated {args.version} device on 127.0.0.1:{simulated.port})")
+        kind = "gateway" if children else "device"
+        print(f"(no device given: using a simulated {args.version} {kind} on 127.0.0.1:{simulated.port})")
         yield Target(
             simulated.dev_id, "127.0.0.1", simulated.local_key, args.version, simulated.port or 0, simulated
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 from pathlib import Path
 
 import pytest
+
+from tinytuya_asyncio.simulator import Simulator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -18,11 +21,22 @@ def _examples_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_status(capsys: pytest.CaptureFixture[str]) -> None:
     status = importlib.import_module("status")
+    assert await status.main([]) == 0  # as a user runs it first: no device, a simulated 3.3 one
+    out = capsys.readouterr().out
+    assert "using a simulated 3.3 device" in out
+    assert "status: {'devId': 'bf00example0000000000', 'dps': {'1': False" in out
     assert await status.main(["--version", "3.4"]) == 0
     out = capsys.readouterr().out
     assert "status: {'dps': {'1': False" in out
     assert "after toggling switch 1: {'protocol': 4" in out
     assert "'dps': {'1': True}" in out
+
+
+def test_half_a_real_device_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    status = importlib.import_module("status")
+    with pytest.raises(SystemExit, match="--id, --ip and --key together"):
+        asyncio.run(status.main(["--id", "bf0123456789abcdefgh", "--ip", "127.0.0.1"]))
+    assert "simulated" not in capsys.readouterr().out
 
 
 async def test_push_updates(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,3 +81,54 @@ async def test_cover(cover_type: int, closed: object, capsys: pytest.CaptureFixt
     assert f"close_cover: {{'1': {closed!r}}}" in out
     assert f"cover type {cover_type}" in out
     assert ("stop_cover: not supported" in out) is (cover_type == 2)
+
+
+async def test_bulk_control(capsys: pytest.CaptureFixture[str]) -> None:
+    bulk = importlib.import_module("bulk_control")
+    assert await bulk.main(["--count", "10", "--concurrency", "4"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("on, reported {'1': True}") == 10  # every version, toggled from off
+    assert "10 of 10 devices switched in" in out
+    assert "(simulated fleet: 10 of 10 now on)" in out
+    assert await bulk.main(["--count", "5", "--set", "off"]) == 0
+    assert "(simulated fleet: 0 of 5 now on)" in capsys.readouterr().out
+
+
+async def test_bulk_control_of_a_devices_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bulk = importlib.import_module("bulk_control")
+    devices_file = tmp_path / "devices.json"
+    async with Simulator(seed=8) as simulator:
+        await simulator.add_many(3, versions="3.3,3.5")
+        await simulator.add_gateway(children=2, dps={"1": False})
+        dead = await simulator.add(simulator.generate("3.4"))
+        simulator.write_devices_file(devices_file)
+        await dead.stop()
+        argv = ["--devices-file", str(devices_file), "--set", "on", "--timeout", "0.5", "--retries", "1"]
+        assert await bulk.main(argv) == 1
+        assert [d.dps["1"] for d in simulator.devices[:4]] == [True, True, True, True]
+    out = capsys.readouterr().out
+    assert "4 of 5 devices switched" in out  # three plugs and the gateway; its children are skipped
+    assert out.count("ERROR writing: {'Error'") == 1
+
+
+@pytest.mark.parametrize("version", ["3.3", "3.5"])
+async def test_gateway(version: str, capsys: pytest.CaptureFixture[str]) -> None:
+    gateway = importlib.import_module("gateway")
+    assert await gateway.main(["--version", version, "--seconds", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "'online': ['a4c1380000bulb01', 'a4c1380000cover1', 'a4c1380000plug01']" in out
+    assert "OutletDeviceAsync a4c1380000plug01: {'1': False" in out
+    assert "BulbDeviceAsync a4c1380000bulb01: {'20': False" in out
+    assert "CoverDeviceAsync a4c1380000cover1: {'1': 'stop'" in out
+    assert "switch a4c1380000plug01 on: {'1': True}" in out
+    assert "push from a4c1380000plug01: {'19': 415}" in out
+    assert "push from a4c1380000cover1: {'3': 40}" in out
+    assert out.count("connection: connected") == 1  # one connection for the hub and its children
+
+
+def test_gateway_arguments() -> None:
+    gateway = importlib.import_module("gateway")
+    with pytest.raises(SystemExit):
+        asyncio.run(gateway.main(["--child", "a4c1380000plug01"]))  # sub-devices of what?
+    assert gateway.child_spec("a4c13800:bulb") == ("a4c13800", "bulb")
+    assert gateway.child_spec("a4c13800") == ("a4c13800", "device")
