@@ -31,8 +31,10 @@ DEFAULT_QUEUE_SIZE: Final = 100
 class DeviceUpdate:
     """What one frame changed on a device (or gateway sub-device)."""
 
+    #: The device's id: a gateway child's own, or the gateway's for a sub-device that has
+    #: no child object (heard through ``updates(children=True)``).
     device_id: str
-    #: Gateway sub-device id, when the update is for a child.
+    #: Gateway sub-device id, when the update is about one; ``None`` for the device itself.
     cid: str | None
     #: The data points this frame reported that differ from what was known (all of them
     #: for a push: devices re-report a value when, say, a button is pressed again).
