@@ -351,11 +351,6 @@ async def test_children_cannot_start_requests_while_the_gateway_closes(gateway: 
     assert gateway.stats.connections == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the link reconnects for requests that were waiting for their turn when close() ran;"
-    " children need it to fail them instead (connection/link.py)",
-)
 async def test_closing_the_gateway_fails_childrens_queued_requests(gateway: SimulatedGateway) -> None:
     parent = hub(gateway, connection_timeout=0.2)
     children = [DeviceAsync(f"child-{cid}", cid=cid, parent=parent) for cid in gateway.children]
