@@ -7,6 +7,7 @@ benchmark process never serves devices itself, so its CPU time is the client's a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -64,12 +65,19 @@ class FleetProcess:
         cpus: frozenset[int] | None = None,
         host: str = "127.0.0.1",
         extra_args: Sequence[str] = (),
+        module: str = "tinytuya_asyncio.simulator",
+        control: bool = False,
     ) -> None:
         self.count = count
         #: Where the devices listen (the first address in ``--address-mode ips``).
         self.host = host
         #: More simulator arguments (``--address-mode ips --port N``, say).
         self.extra_args = tuple(extra_args)
+        #: The fleet's program: the simulator, or ``bench.fleetd`` (reply delay, push storms).
+        self.module = module
+        #: Keep a pipe to the fleet's standard input for :meth:`command` (``bench.fleetd``).
+        self.control = control
+        self._out = b""
         self.versions = versions
         self.seed = seed
         self.fixed_nonces = fixed_nonces
@@ -105,7 +113,7 @@ class FleetProcess:
         argv = [
             sys.executable,
             "-m",
-            "tinytuya_asyncio.simulator",
+            self.module,
             "--count",
             str(self.count),
             "--versions",
@@ -123,7 +131,10 @@ class FleetProcess:
         if self.fixed_nonces:
             argv.append("--bench-fixed-nonces")
         self._proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            stdin=subprocess.PIPE if self.control else subprocess.DEVNULL,
         )
         try:
             if self.cpus:
@@ -138,29 +149,41 @@ class FleetProcess:
             raise RuntimeError(f"asked for {self.count} devices, the fleet reports {len(self.devices)}")
         return self.devices
 
-    def _wait_ready(self) -> str:
+    def _read_line(self, timeout: float, what: str) -> str:
         proc = self._proc
         assert proc is not None
         assert proc.stdout is not None
-        deadline = time.monotonic() + self.ready_timeout
-        buffer = b""
+        deadline = time.monotonic() + timeout
         fd = proc.stdout.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in buffer:
+            while b"\n" not in self._out:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"the simulator printed no ready line within {self.ready_timeout:g} s")
+                    raise TimeoutError(f"the simulator printed no {what} within {timeout:g} s")
                 if not selector.select(remaining):
                     continue
                 chunk = os.read(fd, 4096)
                 if not chunk:
                     proc.wait(timeout=STOP_TIMEOUT)
                     raise RuntimeError(f"the simulator exited ({proc.returncode}): {self._errors()}")
-                buffer += chunk
-                if len(buffer) > _MAX_LINE:
-                    raise RuntimeError("the simulator's ready line is too long")
-        line = buffer.split(b"\n", 1)[0].decode("utf-8", "replace")
+                self._out += chunk
+                if len(self._out) > _MAX_LINE:
+                    raise RuntimeError(f"the simulator's {what} is too long")
+        line, self._out = self._out.split(b"\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def command(self, line: str, *, timeout: float) -> str:
+        """Send one command line to a ``control=True`` fleet and return its one-line answer."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            raise RuntimeError("the fleet is not running with control=True")
+        proc.stdin.write(line.encode("ascii") + b"\n")
+        proc.stdin.flush()
+        return self._read_line(timeout, f"answer to {line.split(maxsplit=1)[0]!r}")
+
+    def _wait_ready(self) -> str:
+        line = self._read_line(self.ready_timeout, "ready line")
         if not line.startswith("simulator ready:"):
             raise RuntimeError(f"unexpected simulator output: {line!r}; {self._errors()}")
         return line
@@ -176,6 +199,9 @@ class FleetProcess:
         proc, self._proc = self._proc, None
         code: int | None = None
         if proc is not None:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:

@@ -16,6 +16,15 @@ from bench.measure import Series
 
 MODE_ORDER = ("cold", "warm")
 FLOOR = "floor"
+CORE = "core"
+#: A client run on another event loop than asyncio's is named ``client+loop`` (``ours+uvloop``).
+LOOP_MARK = "+"
+
+
+def split_name(client: str) -> tuple[str, str]:
+    """(base client name, loop suffix including its mark, or "")."""
+    base, mark, loop = client.partition(LOOP_MARK)
+    return base, mark + loop
 
 
 def _package_version(name: str) -> str:
@@ -75,39 +84,55 @@ def _ratio(value: float, floor: float | None) -> str:
     return f"{value / floor:.2f}×" if floor else "n/a"
 
 
-def _sort_key(series: Series, clients: Sequence[str]) -> tuple[int, int, int]:
+def _sort_key(series: Series, clients: Sequence[str]) -> tuple[int, int, str, int]:
     mode = MODE_ORDER.index(series.mode) if series.mode in MODE_ORDER else len(MODE_ORDER)
-    client = clients.index(series.client) if series.client in clients else len(clients)
-    return series.devices, mode, client
+    base, loop = split_name(series.client)
+    client = clients.index(base) if base in clients else len(clients)
+    return series.devices, mode, loop, client
+
+
+def _reference(refs: Mapping[tuple[int, str, str], Series], series: Series, name: str) -> Series | None:
+    """The ``name`` series (floor or core) of the same size, mode and loop, else asyncio's."""
+    _, loop = split_name(series.client)
+    return refs.get((series.devices, series.mode, name + loop)) or refs.get(
+        (series.devices, series.mode, name)
+    )
 
 
 def results_table(all_series: Sequence[Series], clients: Sequence[str]) -> str:
-    """One row per (devices, mode, client): medians, spread, per-device CPU, ratios to the floor."""
-    floors = {(s.devices, s.mode): s for s in all_series if s.client == FLOOR and s.complete}
+    """One row per (devices, mode, client): medians, spread, per-device CPU, ratios to the floor.
+
+    Clients on another loop (``ours+uvloop``) are compared with the floor and core of that loop.
+    """
+    refs = {
+        (s.devices, s.mode, s.client): s
+        for s in all_series
+        if split_name(s.client)[0] in (FLOOR, CORE) and s.complete
+    }
     lines = [
         "| N | mode | client | valid answers | wall ms | client CPU ms | CPU ms min–max "
-        "| CPU µs/device | CPU × floor | wall × floor |",
-        "|---:|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| CPU µs/device | CPU × floor | CPU × core | wall × floor |",
+        "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for series in sorted(all_series, key=lambda s: _sort_key(s, clients)):
         head = f"| {series.devices} | {series.mode} | {series.client} "
         if series.failure is not None:
-            lines.append(head + f"| FAILED: {series.failure} | — | — | — | — | — | — |")
+            lines.append(head + f"| FAILED: {series.failure} | — | — | — | — | — | — | — |")
             continue
         total = series.samples[0].total
         if not series.complete:
             errors = ", ".join(f"{k} ×{v}" for k, v in sorted(series.errors().items()))
-            lines.append(
-                head
-                + f"| FAILED: as few as {series.min_ok}/{total} valid ({errors}) | — | — | — | — | — | — |"
-            )
+            failed = f"FAILED: as few as {series.min_ok}/{total} valid ({errors})"
+            lines.append(head + f"| {failed} | — | — | — | — | — | — | — |")
             continue
-        floor = floors.get((series.devices, series.mode))
+        floor = _reference(refs, series, FLOOR)
+        core = _reference(refs, series, CORE)
         low, high = series.cpu_range
         lines.append(
             head + f"| {total}/{total} × {len(series.samples)} | {_ms(series.wall)} | {_ms(series.cpu)} "
             f"| {_ms(low)}–{_ms(high)} | {series.cpu * 1e6 / series.devices:.0f} "
             f"| {_ratio(series.cpu, floor.cpu if floor else None)} "
+            f"| {_ratio(series.cpu, core.cpu if core else None)} "
             f"| {_ratio(series.wall, floor.wall if floor else None)} |"
         )
     return "\n".join(lines)

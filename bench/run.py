@@ -1,7 +1,8 @@
 """``make bench``: status of N simulated devices, cold and warm, per client, side by side.
 
-    python -m bench.run [--devices 100,500] [--runs 5] [--warmup 1] [--modes cold,warm]
-                        [--clients ours,sync,sync-nowait,floor]
+    python -m bench.run [--devices 100,500,1000] [--runs 5] [--warmup 1] [--modes cold,warm]
+                        [--clients ours,sync,sync-nowait,core,floor,tinytuya-async,rustuya]
+                        [--loops asyncio,uvloop] [--reply-delay 0.02]
 
 For each N a fleet of N mixed-version devices (3.1 to 3.5 round-robin) is started in a
 separate process on 127.0.0.1 (:mod:`bench.fleet`), then every client does ``--runs`` timed
@@ -12,12 +13,19 @@ With two CPUs or more, the client and the fleet run on separate halves of them (
 to leave that to the scheduler), so neither steals the other's CPU. Prints a Markdown report
 and writes it (and JSON) to ``bench/results/``. Exits 1 when any client got an invalid or
 missing answer, so a failing benchmark never passes for a fast one.
+
+``--loops asyncio,uvloop`` runs every asyncio client (ours, core, floor, tinytuya-async) once
+per loop; rows of another loop read ``client+uvloop`` and are compared with that loop's floor
+and core. ``--reply-delay S`` serves the fleet from ``bench.fleetd``, which holds every frame
+a device sends for S seconds (a slow device or network). Peers that are not installed
+(``pip install -e '.[bench]'``) are left out with a note.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -38,9 +46,16 @@ from bench.clients import (
 )
 from bench.fleet import DeviceEntry, FleetProcess, split_cpus
 from bench.measure import Sample, Series
+from bench.peers import RustuyaClient, TinytuyaAsyncClient, installed
+from bench.report import LOOP_MARK
 from tinytuya_asyncio.simulator import raise_nofile_limit
 
-CLIENT_NAMES: Final = ("ours", "sync", "sync-nowait", "core", "floor")
+CLIENT_NAMES: Final = ("ours", "sync", "sync-nowait", "core", "floor", "tinytuya-async", "rustuya")
+#: Clients that run on an event loop (once per ``--loops`` entry); the others bring their own threads.
+LOOP_CLIENTS: Final = frozenset({"ours", "core", "floor", "tinytuya-async"})
+#: The optional peers and the module each needs.
+PEER_MODULES: Final = {"tinytuya-async": "tinytuya_async", "rustuya": "rustuya"}
+LOOPS: Final = ("asyncio", "uvloop")
 MODES: Final = ("cold", "warm")
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
 #: Descriptors per device: a fleet listener is in the other process; here one or two
@@ -69,7 +84,9 @@ def _choices(allowed: Sequence[str]) -> Callable[[str], list[str]]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--devices", type=_int_list, default=[100, 500], help="fleet sizes (default 100,500)")
+    parser.add_argument(
+        "--devices", type=_int_list, default=[100, 500, 1000], help="fleet sizes (default 100,500,1000)"
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed passes per client and mode (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed passes first (default 1)")
     parser.add_argument("--modes", type=_choices(MODES), default=list(MODES), help="cold,warm (default both)")
@@ -78,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_choices(CLIENT_NAMES),
         default=list(CLIENT_NAMES),
         help=f"{','.join(CLIENT_NAMES)} (default all)",
+    )
+    parser.add_argument(
+        "--loops", type=_choices(LOOPS), default=["asyncio"], help="asyncio,uvloop (default asyncio)"
+    )
+    parser.add_argument(
+        "--reply-delay", type=float, default=0.0, help="seconds each device holds every frame (default 0)"
     )
     parser.add_argument("--versions", default="mixed", help='fleet versions (default "mixed": 3.1-3.5)')
     parser.add_argument("--threads", type=int, default=32, help="sync client's pool size (default 32)")
@@ -106,25 +129,45 @@ def _describe_sample(sample: Sample) -> str:
     return text
 
 
-def make_clients(names: Sequence[str], runner: asyncio.Runner, config: ClientConfig) -> list[BenchClient]:
+def _loop_client(name: str, runner: asyncio.Runner, config: ClientConfig, loop: str) -> BenchClient:
+    client: BenchClient
+    if name == "ours":
+        client = OursClient(runner, config)
+    elif name == "core":
+        client = CoreClient(runner, config)
+    elif name == "floor":
+        client = FloorClient(runner, config)
+    else:
+        client = TinytuyaAsyncClient(runner, config)
+    if loop != "asyncio":
+        client.name += LOOP_MARK + loop
+    return client
+
+
+def make_clients(
+    names: Sequence[str], runners: dict[str, asyncio.Runner], config: ClientConfig
+) -> list[BenchClient]:
     clients: list[BenchClient] = []
+    for loop, runner in runners.items():
+        clients += [_loop_client(name, runner, config, loop) for name in names if name in LOOP_CLIENTS]
     for name in names:
-        if name == "ours":
-            clients.append(OursClient(runner, config))
-        elif name == "sync":
+        if name == "sync":
             clients.append(SyncClient(config))
         elif name == "sync-nowait":
             clients.append(SyncClient(config, name="sync-nowait", no_send_wait=True))
-        elif name == "core":
-            clients.append(CoreClient(runner, config))
-        elif name == "floor":
-            clients.append(FloorClient(runner, config))
+        elif name == "rustuya":
+            clients.append(RustuyaClient(config))
     return clients
+
+
+def _has_mode(client: BenchClient, mode: str) -> bool:
+    return not (mode == "cold" and isinstance(client, RustuyaClient))
 
 
 def run_cold(
     clients: Sequence[BenchClient], devices: Sequence[DeviceEntry], *, runs: int, warmup: int
 ) -> list[Series]:
+    clients = [c for c in clients if _has_mode(c, "cold")]
     series = {c.name: Series(c.name, "cold", len(devices)) for c in clients}
     for index in range(warmup + runs):
         shift = index % len(clients)
@@ -156,6 +199,15 @@ def run_warm(
     return out
 
 
+def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop factory for ``--loops`` (``None``: asyncio's default)."""
+    if loop == "uvloop":
+        import uvloop  # noqa: PLC0415 - optional (the speed extra)
+
+        return uvloop.new_event_loop
+    return None
+
+
 def _fleet_line(devices: Sequence[DeviceEntry]) -> str:
     counts = Counter(d.version for d in devices)
     mix = ", ".join(f"{counts[v]}×{v}" for v in sorted(counts))
@@ -164,9 +216,16 @@ def _fleet_line(devices: Sequence[DeviceEntry]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.runs < 1 or args.warmup < 0 or args.threads < 1:
-        print("bench: --runs and --threads must be >= 1, --warmup >= 0", file=sys.stderr)
+    if args.runs < 1 or args.warmup < 0 or args.threads < 1 or args.reply_delay < 0:
+        print("bench: --runs and --threads must be >= 1, --warmup and --reply-delay >= 0", file=sys.stderr)
         return 2
+    missing = [name for name in args.clients if name in PEER_MODULES and not installed(PEER_MODULES[name])]
+    if "uvloop" in args.loops and not installed("uvloop"):
+        missing.append("uvloop")
+        args.loops = [loop for loop in args.loops if loop != "uvloop"]
+    for name in missing:
+        _say(f"note: {name} is not installed (pip install -e '.[bench]'): left out of this run")
+    args.clients = [name for name in args.clients if name not in missing]
     raise_nofile_limit(_FDS_BASE + _FDS_PER_DEVICE * max(args.devices))
     config = ClientConfig(timeout=args.timeout, retry_limit=args.retry_limit, threads=args.threads)
     machine = report.machine_info()  # before pinning narrows what this process sees
@@ -179,8 +238,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "devices": ",".join(map(str, args.devices)),
         "modes": ",".join(args.modes),
         "runs": f"{args.runs} timed (median reported) after {args.warmup} untimed",
-        "fleet": f"python -m tinytuya_asyncio.simulator --versions {args.versions} --device22 0 "
-        "--bench-fixed-nonces, a separate process on 127.0.0.1",
+        "fleet": (
+            f"python -m tinytuya_asyncio.simulator --versions {args.versions} --device22 0 "
+            "--bench-fixed-nonces, a separate process on 127.0.0.1"
+            if not args.reply_delay
+            else f"python -m bench.fleetd --versions {args.versions} --reply-delay {args.reply_delay:g} "
+            "--bench-fixed-nonces (the simulator's devices, every frame held), "
+            "a separate process on 127.0.0.1"
+        ),
+        "loops": ",".join(args.loops),
         "cpu": "resource.getrusage(RUSAGE_SELF) user+sys of the client process, all threads",
         "pinning": pinning,
     }
@@ -188,14 +254,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     descriptions: dict[str, str] = {}
     fleets: dict[int, str] = {}
     started = time.perf_counter()
-    with asyncio.Runner() as runner:
+    delay = ["--reply-delay", str(args.reply_delay)]
+    with contextlib.ExitStack() as stack:
+        runners = {
+            loop: stack.enter_context(asyncio.Runner(loop_factory=loop_factory(loop))) for loop in args.loops
+        }
         for count in args.devices:
             _say(f"starting a fleet of {count} devices")
             fleet_cpus = split[1] if split else None
-            with FleetProcess(count, versions=args.versions, seed=args.seed, cpus=fleet_cpus) as fleet:
+            with FleetProcess(
+                count,
+                versions=args.versions,
+                seed=args.seed,
+                cpus=fleet_cpus,
+                module="bench.fleetd" if args.reply_delay else "tinytuya_asyncio.simulator",
+                extra_args=delay if args.reply_delay else (),
+            ) as fleet:
                 _say(f"  {fleet.ready_line}")
                 fleets[count] = _fleet_line(fleet.devices)
-                clients = make_clients(args.clients, runner, config)
+                clients = make_clients(args.clients, runners, config)
                 try:
                     descriptions.update({c.name: c.description for c in clients})
                     if "cold" in args.modes:
