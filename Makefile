@@ -3,14 +3,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install demo test lint typecheck unit bench bench-scan profile simulator soak clean
+.PHONY: install demo test lint typecheck unit bench bench-poll bench-persistent bench-memory bench-scan profile simulator soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+# The peers the benchmarks compare against (tinytuya-async, rustuya) and uvloop: bench only.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 install: $(STAMP)
 
@@ -29,8 +35,18 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+# Everything docs/BENCHMARKS.md reports, one benchmark at a time (about 15 minutes).
+bench: bench-poll bench-persistent bench-memory
+
+bench-poll: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --devices 100 --reply-delay 0.02
+
+bench-persistent: $(BENCH_STAMP)
+	$(BIN)/python -m bench.persistent
+
+bench-memory: $(BENCH_STAMP)
+	$(BIN)/python -m bench.memory
 
 bench-scan: $(STAMP)
 	$(BIN)/python -m bench.scan
@@ -40,7 +56,7 @@ SOAK_MINUTES ?= 10
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) --output bench/results/soak-latest.md
 
-profile: $(STAMP)
+profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profile
 
 simulator: $(STAMP)
