@@ -1,6 +1,7 @@
 """Client-side cost of one status, without sockets: ours next to a streams floor.
 
-    python -m bench.micro [--devices 500] [--rounds 40] [--runs 8] [--version 3.3] [--mode warm]
+    python -m bench.micro [--devices 500] [--rounds 40] [--runs 8] [--version 3.3]
+                          [--mode warm|cold|push-callback|push-stream|heartbeat]
 
 Both clients run against an in-process stand-in for the device: a transport whose
 ``write()`` answers, on the next loop iteration, with one precomputed reply frame. No
@@ -10,6 +11,14 @@ writing a precomputed request and reading the reply by its header (as in ``bench
 ``--mode cold`` opens and closes a connection per request (``loop.create_connection`` is
 replaced by one that connects at once), with new client objects each round, as in
 ``bench.run``. Prints the minimum over ``--runs`` of the CPU per request (``time.process_time``).
+
+The persistent paths (ours only): ``--mode push-callback`` feeds every connected device one
+STATUS push per round straight into its protocol object (``get_buffer``/``buffer_updated``,
+as the loop does after a read) with a ``subscribe()`` callback listening; ``push-stream``
+does the same with one ``updates()`` stream consumed per device, so the figure includes
+waking its task. ``--mode heartbeat`` lets the connections beat every ``HEARTBEAT_STEP``
+seconds for ``--rounds`` steps against a stand-in that acks each beat, and reports per
+heartbeat sent (timer, frame, write, ack, deadline).
 
 For a number that does not move with the machine's load, count instructions instead:
 
@@ -60,6 +69,7 @@ class InstantDevice(asyncio.Transport):
         self._on_close: Callable[[], None] | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        _WRITES[0] += 1
         self._loop.call_soon(self._deliver, self._reply)
 
     def close(self) -> None:
@@ -86,6 +96,23 @@ def _reply_frame(version: str) -> bytes:
     return Session(Role.DEVICE, version, KEY.encode()).send(tuya.DP_QUERY, encode_json(body), seqno=1)
 
 
+def _push_frame(version: str) -> bytes:
+    body = {"devId": DEV_ID, "dps": {"1": True, "101": 1}, "t": 1700000000}
+    return Session(Role.DEVICE, version, KEY.encode()).send(tuya.STATUS, encode_json(body), seqno=0)
+
+
+def _heartbeat_ack(version: str) -> bytes:
+    return Session(Role.DEVICE, version, KEY.encode()).send(tuya.HEART_BEAT, b"", seqno=1)
+
+
+#: What every stand-in connection of this process delivers with, in connection order.
+_DELIVERIES: list[Callable[[bytes], None]] = []
+#: Writes seen by the stand-ins (heartbeats in ``--mode heartbeat``).
+_WRITES = [0]
+#: Seconds between heartbeats in ``--mode heartbeat``.
+HEARTBEAT_STEP: Final = 0.02
+
+
 def _instant_connections(reply: bytes) -> None:
     """Make the running loop's ``create_connection`` connect at once to an :class:`InstantDevice`."""
     loop = asyncio.get_running_loop()
@@ -105,6 +132,7 @@ def _instant_connections(reply: bytes) -> None:
         else:
             assert isinstance(protocol, asyncio.Protocol)
             deliver = protocol.data_received
+        _DELIVERIES.append(deliver)
         transport = InstantDevice(deliver, reply)
         transport._on_close = lambda: protocol.connection_lost(None)
         protocol.connection_made(transport)
@@ -120,6 +148,12 @@ def _our_devices(devices: int, version: str, *, persist: bool) -> list[DeviceAsy
     ]
 
 
+_UNITS: Final = {
+    "push-callback": "push (callback)",
+    "push-stream": "push (updates())",
+    "heartbeat": "heartbeat",
+}
+
 #: Seconds one round of requests may take.
 _ROUND_DEADLINE: Final = 60.0
 
@@ -132,7 +166,75 @@ def _cold_batches(rounds: int) -> int:
     return max(rounds, _MIN_COLD_BATCHES)
 
 
+async def _pushes(devices: int, rounds: int, version: str, mode: str) -> float:
+    """CPU per push delivered to a callback or an ``updates()`` consumer (see the docstring)."""
+    _instant_connections(_reply_frame(version))
+    _DELIVERIES.clear()
+    clients = _our_devices(devices, version, persist=True)
+    frame = _push_frame(version)
+    delivered = [0]
+    tasks: list[asyncio.Task[None]] = []
+
+    def on_update(update: object) -> None:
+        delivered[0] += 1
+
+    async def consume(device: DeviceAsync) -> None:
+        async for _ in device.updates():
+            delivered[0] += 1
+
+    try:
+        await asyncio.gather(*(c.status() for c in clients))  # connect
+        if mode == "push-callback":
+            for client in clients:
+                client.subscribe(on_update)
+        else:
+            tasks = [asyncio.get_running_loop().create_task(consume(c)) for c in clients]
+            await asyncio.sleep(0)
+        deliveries = list(_DELIVERIES)
+        gc.collect()
+        started = time.process_time()
+        for _ in range(rounds):
+            for deliver in deliveries:
+                deliver(frame)
+            await asyncio.sleep(0)  # the consumers' turn (and the loop's iteration per round)
+        await asyncio.sleep(0)
+        spent = time.process_time() - started
+        if delivered[0] != rounds * devices:
+            raise RuntimeError(f"{delivered[0]} of {rounds * devices} pushes delivered")
+        return spent / (rounds * devices)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in clients))
+
+
+async def _heartbeats(devices: int, rounds: int, version: str) -> float:
+    """CPU per heartbeat, with the connections beating every :data:`HEARTBEAT_STEP` s."""
+    _instant_connections(_heartbeat_ack(version))
+    clients = [
+        DeviceAsync(
+            DEV_ID, "127.0.0.1", KEY, version=version, persist=True, heartbeat_interval=HEARTBEAT_STEP
+        )
+        for _ in range(devices)
+    ]
+    try:
+        await asyncio.gather(*(c.connect() for c in clients))
+        gc.collect()
+        writes, started = _WRITES[0], time.process_time()
+        await asyncio.sleep(rounds * HEARTBEAT_STEP)
+        spent, beats = time.process_time() - started, _WRITES[0] - writes
+        print(f"heartbeats={beats}")
+        return spent / max(beats, 1)
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
+
+
 async def _ours(devices: int, rounds: int, version: str, mode: str) -> float:
+    if mode.startswith("push"):
+        return await _pushes(devices, rounds, version, mode)
+    if mode == "heartbeat":
+        return await _heartbeats(devices, rounds, version)
     _instant_connections(_reply_frame(version))
     if mode == "cold":
         # Every round's devices are built first, so that instruction counts (which cover the
@@ -232,9 +334,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=8, help="repeat and keep the minimum")
     parser.add_argument("--version", default="3.3", choices=["3.1", "3.2", "3.3"])
     parser.add_argument("--clients", default="ours,core,floor", help="comma list of ours, core, floor")
-    parser.add_argument("--mode", default="warm", choices=["warm", "cold"])
+    parser.add_argument(
+        "--mode", default="warm", choices=["warm", "cold", "push-callback", "push-stream", "heartbeat"]
+    )
     args = parser.parse_args(argv)
     chosen = set(args.clients.split(","))
+    if args.mode not in ("warm", "cold"):
+        chosen &= {"ours"}  # the persistent paths are ours alone
     for name, client in (("ours", _ours), ("core", _core), ("floor", _floor)):
         if name not in chosen:
             continue
@@ -242,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(client(args.devices, args.rounds, args.version, args.mode)) for _ in range(args.runs)
         )
         print(
-            f"{name:>5}: {best * 1e6:6.1f} us CPU per {args.mode} status "
+            f"{name:>5}: {best * 1e6:6.1f} us CPU per {_UNITS.get(args.mode, args.mode + ' status')} "
             f"({args.devices} devices, v{args.version})"
         )
     return 0
