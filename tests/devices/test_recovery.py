@@ -271,7 +271,7 @@ async def test_two_receivers_each_get_a_push(simulate: SimFactory, connect_to: D
     await sim.wait_for_clients(1)
     first = asyncio.create_task(dev.receive())
     second = asyncio.create_task(dev.receive())
-    while len(dev._backlog._waiters) < 2:  # noqa: ASYNC110 - both get there without any I/O
+    while len(dev._backlog._waiters or ()) < 2:  # noqa: ASYNC110 - both get there without any I/O
         await asyncio.sleep(0)
     await sim.push({"2": 11})
     await sim.push({"2": 12})
@@ -279,13 +279,13 @@ async def test_two_receivers_each_get_a_push(simulate: SimFactory, connect_to: D
     assert sorted(r["dps"]["2"] for r in results if r) == [11, 12]
 
 
-async def test_a_receiver_that_is_not_there_loses_the_oldest_pushes_and_is_told(
+async def test_a_receiver_that_falls_behind_loses_the_oldest_pushes_and_is_told(
     simulate: SimFactory, connect_to: DeviceFactory
 ) -> None:
     sim = await simulate("3.3")
     dropped = _Signal("update_dropped", 3)
-    dev = connect_to(sim, persist=True, metrics=dropped)
-    await dev.connect()
+    dev = connect_to(sim, persist=True, metrics=dropped, connection_timeout=0.05)
+    assert await dev.receive() is None  # this device is read with receive() from now on
     await sim.wait_for_clients(1)
     for value in range(RECEIVE_BACKLOG + 3):
         await sim.push({"2": value})
@@ -294,6 +294,24 @@ async def test_a_receiver_that_is_not_there_loses_the_oldest_pushes_and_is_told(
     oldest = await bounded(dev.receive())
     assert oldest is not None
     assert oldest["dps"] == {"2": 3}
+
+
+async def test_before_the_first_receive_only_the_latest_push_is_kept(
+    simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    """A device nobody reads with receive() does not fill a backlog; status() then receive() works."""
+    sim = await simulate("3.3")
+    seen = _Signal("push", 5)
+    dev = connect_to(sim, persist=True, metrics=seen, connection_timeout=0.05)
+    assert err(await bounded(dev.status())) is None
+    for value in range(5):
+        await sim.push({"2": value})
+    await bounded(seen.reached.wait())
+    latest = await bounded(dev.receive())
+    assert latest is not None
+    assert latest["dps"] == {"2": 4}
+    assert await bounded(dev.receive()) is None  # nothing older was kept
+    assert seen.counts["update_dropped"] == 0  # and none of that is a drop
 
 
 # -- settings that take effect at the next connect ---------------------------------------------

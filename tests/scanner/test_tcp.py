@@ -11,7 +11,7 @@ import pytest
 
 from tinytuya_asyncio.exceptions import LocalProtocolError
 from tinytuya_asyncio.scanner import Scanner, Source, expand_targets, local_networks, scan_network
-from tinytuya_asyncio.scanner.held import hold
+from tinytuya_asyncio.scanner.held import hold, release
 from tinytuya_asyncio.simulator import Faults, Simulator
 
 from .conftest import free_tcp_port, without
@@ -81,14 +81,13 @@ async def test_held_addresses_are_reported_not_probed() -> None:
         entries = sim.devices_file_entries()
         held = devices[0]
         assert held.host is not None
-        release = hold(held.host, port, dev_id=held.dev_id, version="3.4")
+        hold(held.host, port, dev_id=held.dev_id, version="3.4")
         try:
             found = await scan_network(
                 [str(d.host) for d in devices], 30, devices=entries, listen=None, tcp_port=port, **FAST
             )
         finally:
-            release()
-            release()  # idempotent
+            release(held.host, port)
         assert held.stats.connections == 0  # never connected to
         assert devices[1].stats.connections == 2  # the keyless query, then one handshake
     assert {(r.id, r.source) for r in found} == {(held.dev_id, Source.HELD), (devices[1].dev_id, Source.TCP)}

@@ -69,7 +69,6 @@ class TuyaConnection(asyncio.BufferedProtocol):
     """A connected client session; create it with :func:`open_connection`."""
 
     __slots__ = (
-        "_closed_callbacks",
         "_closed_waiter",
         "_deadline_timer",
         "_debug",
@@ -96,6 +95,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
         "_session",
         "_spec",
         "_transport",
+        "on_closed",
+        "peer",
     )
 
     def __init__(
@@ -123,8 +124,10 @@ class TuyaConnection(asyncio.BufferedProtocol):
         self._pending_timeout = 0.0
         self._handshake_waiter: asyncio.Future[None] | None = None
         self._error: TuyaError | None = None
-        # Who hears that the socket is gone: created only when someone asks.
-        self._closed_callbacks: list[Callable[[TuyaConnection], object]] | None = None
+        #: Who hears that the socket is gone (set by the owner once the connection is its).
+        self.on_closed: Callable[[TuyaConnection], None] | None = None
+        #: The address connected to.
+        self.peer: tuple[str, int] = ("", 0)
         self._closed_waiter: asyncio.Future[None] | None = None
         self._last_tx = self._loop.time()
         self._heartbeat_interval = 0.0
@@ -191,9 +194,9 @@ class TuyaConnection(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._fatal(ConnectionClosedError(f"{self._name}: connection closed by the device"))
-        callbacks, self._closed_callbacks = self._closed_callbacks, None
-        for callback in callbacks or ():
-            callback(self)
+        on_closed, self.on_closed = self.on_closed, None
+        if on_closed is not None:
+            on_closed(self)
         if self._closed_waiter is not None and not self._closed_waiter.done():
             self._closed_waiter.set_result(None)
 
@@ -402,15 +405,6 @@ class TuyaConnection(asyncio.BufferedProtocol):
         """Close the connection (idempotent); the owner is told with ``expected=True``."""
         self._fatal(ConnectionClosedError(f"{self._name}: connection closed locally"), expected=True)
 
-    def when_closed(self, callback: Callable[[TuyaConnection], object]) -> None:
-        """Call ``callback(self)`` once the socket is gone (at once if it already is)."""
-        if self._transport is None:
-            callback(self)
-        elif self._closed_callbacks is None:
-            self._closed_callbacks = [callback]
-        else:
-            self._closed_callbacks.append(callback)
-
     async def wait_closed(self, timeout: float = 1.0) -> None:
         """Wait until the socket is really gone (bounded)."""
         if self._transport is None:
@@ -493,6 +487,7 @@ async def open_connection(
             raise DeviceOfflineError(f"{name}: connect timed out after {timeout:g} s") from None
         except OSError as exc:
             raise ConnectError(f"{name}: cannot connect: {exc.strerror or exc}") from exc
+        connection.peer = (host, port)
         if timed:
             report("connect", duration=time.perf_counter() - started)
         if session.spec.needs_session_key:

@@ -64,6 +64,39 @@ _UNWIND_TIMEOUT: Final = 1.0
 class DeviceLink:
     """Requests, connection and reconnects for one device; see the module docstring."""
 
+    # One per device, so kept small: slots, and what most links never need made on demand.
+    __slots__ = (
+        "_closing",
+        "_conn",
+        "_connect_failed",
+        "_connected_at",
+        "_connects",
+        "_device_cipher",
+        "_epoch",
+        "_last_change",
+        "_local_key",
+        "_push_handler",
+        "_reconnect",
+        "_report",
+        "_state_listeners",
+        "_turns",
+        "backoff",
+        "dev_id",
+        "heartbeat_interval",
+        "heartbeat_timeout",
+        "host",
+        "make_heartbeat_payload",
+        "max_payload",
+        "name",
+        "persist",
+        "port",
+        "resolve_host",
+        "retry_delay",
+        "retry_limit",
+        "timeout",
+        "version",
+    )
+
     def __init__(
         self,
         *,
@@ -113,23 +146,33 @@ class DeviceLink:
         # A tuple, replaced on (un)subscribe: notifying needs no copy to be safe from both.
         self._state_listeners: tuple[Callable[[StateChange], None], ...] = ()
         self._push_handler: Callable[[Answer], None] = _ignore_push
-        self._reconnect = Reconnector(
-            name=name,
-            backoff=lambda: self.backoff,
-            min_interval=lambda: self.retry_delay,
-            open_connection=self._open,
-            adopt=self._adopt,
-            set_state=self._set_state,
-            report=report,
-        )
-        self._closing: set[TuyaConnection] = set()  # released connections whose socket may linger
+        self._reconnect: Reconnector | None = None  # made at the first loss of a persistent link
+        self._closing: set[TuyaConnection] | None = None  # released connections whose socket may linger
         # Connects running in callers' tasks: close() expires their scope and awaits the future.
-        self._connects: dict[asyncio.Timeout, asyncio.Future[None]] = {}
+        self._connects: dict[asyncio.Timeout, asyncio.Future[None]] | None = None
         self._epoch = 0  # bumped by close(): requests started before it stop
         self._connected_at = 0.0
 
     def __repr__(self) -> str:
         return f"<DeviceLink {self.name} {self.version.text} {self.state.value}>"
+
+    def _supervisor(self) -> Reconnector:
+        reconnect = self._reconnect
+        if reconnect is None:
+            reconnect = self._reconnect = Reconnector(
+                name=self.name,
+                link=self,
+                open_connection=self._open,
+                adopt=self._adopt,
+                set_state=self._set_state,
+                report=self._report,
+            )
+        return reconnect
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while a persistent link is down and its supervisor is bringing it back."""
+        return self._reconnect is not None and self._reconnect.active
 
     # -- observation ---------------------------------------------------------------------
 
@@ -306,8 +349,9 @@ class DeviceLink:
         connection = self._conn
         if connection is not None and connection.is_open:
             return connection
-        if self._reconnect.active:
-            return await self._reconnect.acquire(budget=self.timeout)
+        reconnect = self._reconnect
+        if reconnect is not None and reconnect.active:
+            return await reconnect.acquire(budget=self.timeout)
         return await self._connect_with_retries()
 
     async def _connect_with_retries(self) -> TuyaConnection:
@@ -317,6 +361,8 @@ class DeviceLink:
         scope = asyncio.timeout(None)
         try:
             async with scope:
+                if self._connects is None:
+                    self._connects = {}
                 self._connects[scope] = finished
                 connection = await self._attempts()
         except TimeoutError:
@@ -324,7 +370,8 @@ class DeviceLink:
                 raise ConnectionClosedError(f"{self.name}: link closed while connecting") from None
             raise
         finally:
-            self._connects.pop(scope, None)
+            if self._connects is not None:
+                self._connects.pop(scope, None)
             finished.set_result(None)
         if epoch != self._epoch:  # close() ran as the connection came up: never adopt it
             connection.close()
@@ -383,9 +430,14 @@ class DeviceLink:
         self._connect_failed = False
         # While the socket is open, a scan in this process reports the address instead of
         # connecting to it (a second connection can wedge a device).
-        release = held.hold(self.host, self.port, dev_id=self.dev_id, version=self.version.text)
-        connection.when_closed(lambda _connection: release())
+        held.hold(*connection.peer, dev_id=self.dev_id, version=self.version.text)
+        connection.on_closed = self._connection_closed
         return connection
+
+    def _connection_closed(self, connection: TuyaConnection) -> None:
+        held.release(*connection.peer)
+        if self._closing is not None:
+            self._closing.discard(connection)
 
     def _adopt(self, connection: TuyaConnection) -> None:
         self._conn = connection
@@ -400,14 +452,11 @@ class DeviceLink:
         if self._conn is connection:
             self._conn = None
         connection.close()
-        # The socket goes within a loop iteration; close() waits for the ones still going.
-        self._closing.add(connection)
-        connection.when_closed(self._closing.discard)
-        if (
-            self._conn is None
-            and not self._reconnect.active
-            and self.state is not ConnectionState.DISCONNECTED
-        ):
+        if connection.on_closed is not None:  # its socket goes within a loop iteration; close() waits
+            if self._closing is None:
+                self._closing = set()
+            self._closing.add(connection)
+        if self._conn is None and not self.reconnecting and self.state is not ConnectionState.DISCONNECTED:
             self._set_state(ConnectionState.DISCONNECTED)
 
     def _abandon(self, connection: TuyaConnection) -> None:
@@ -416,7 +465,7 @@ class DeviceLink:
             return
         _LOGGER.debug("%s: request cancelled mid-exchange; renewing the connection", self.name)
         if self.persist:  # first, so that the link reads as reconnecting rather than down
-            self._reconnect.renew(DisconnectReason.CANCELLED)
+            self._supervisor().renew(DisconnectReason.CANCELLED)
         self._release(connection)
 
     def _on_push(self, answer: Answer) -> None:
@@ -435,11 +484,12 @@ class DeviceLink:
         if not self.persist:
             self._set_state(ConnectionState.DISCONNECTED, reason_for(error), error)
             return
-        self._reconnect.lost(error, asyncio.get_running_loop().time() - self._connected_at)
+        self._supervisor().lost(error, asyncio.get_running_loop().time() - self._connected_at)
 
     def wake(self) -> None:
         """Retry now instead of at the end of the backoff (e.g. the device was just seen)."""
-        self._reconnect.wake()
+        if self._reconnect is not None:
+            self._reconnect.wake()
 
     # -- teardown ------------------------------------------------------------------------
 
@@ -448,7 +498,8 @@ class DeviceLink:
         self.persist = persist
         if persist:
             return
-        self._reconnect.cancel()
+        if self._reconnect is not None:
+            self._reconnect.cancel()
         if self._conn is not None:
             self._release(self._conn)
         self._set_state(ConnectionState.DISCONNECTED)
@@ -463,17 +514,18 @@ class DeviceLink:
         """Close the connection and stop reconnecting (idempotent). A later request reconnects."""
         self._epoch += 1
         loop = asyncio.get_running_loop()
-        interrupted = list(self._connects.items())
+        interrupted = list(self._connects.items()) if self._connects else []
         for scope, _ in interrupted:
             scope.reschedule(loop.time())  # the connect in that task ends with "link closed"
-        await self._reconnect.stop()
+        if self._reconnect is not None:
+            await self._reconnect.stop()
         connection, self._conn = self._conn, None
         if connection is not None:
             connection.close()
             await connection.wait_closed()
         if interrupted:
             await asyncio.wait([finished for _, finished in interrupted], timeout=_UNWIND_TIMEOUT)
-        for closing in list(self._closing):
+        for closing in list(self._closing or ()):
             await closing.wait_closed()
         self._set_state(ConnectionState.CLOSED)
 

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, Protocol
 
 from tinytuya_asyncio.connection.backoff import Backoff
 from tinytuya_asyncio.connection.conn import TuyaConnection
@@ -41,6 +41,18 @@ FLAP_WINDOW: Final = 10.0
 #: Consecutive flaps after which we conclude another client keeps taking the device.
 FLAPS_FOR_REPLACED: Final = 3
 
+
+class Settings(Protocol):
+    """What the supervisor reads of its link's settings, live (they may change)."""
+
+    @property
+    def backoff(self) -> Backoff: ...
+
+    #: tinytuya's connection_retry_delay: the least time between two callers' attempts.
+    @property
+    def retry_delay(self) -> float: ...
+
+
 SetState = Callable[[ConnectionState, DisconnectReason | None, TuyaError | None, float | None], None]
 
 
@@ -50,11 +62,10 @@ class Reconnector:
     __slots__ = (
         "_adopt",
         "_attempt",
-        "_backoff",
         "_demand_at",
         "_last_error",
         "_last_start",
-        "_min_interval",
+        "_link",
         "_name",
         "_open",
         "_pause_handle",
@@ -71,16 +82,14 @@ class Reconnector:
         self,
         *,
         name: str,
-        backoff: Callable[[], Backoff],
-        min_interval: Callable[[], float],
+        link: Settings,
         open_connection: Callable[[], Awaitable[TuyaConnection]],
         adopt: Callable[[TuyaConnection], None],
         set_state: SetState,
         report: Reporter,
     ) -> None:
         self._name = name
-        self._backoff = backoff
-        self._min_interval = min_interval
+        self._link = link
         self._open = open_connection
         self._adopt = adopt
         self._set_state = set_state
@@ -119,7 +128,7 @@ class Reconnector:
         if replaced:
             reason = DisconnectReason.REPLACED
         _LOGGER.info("%s: connection lost (%s); reconnecting", self._name, reason.value)
-        delay = self._backoff().delay(self.flaps - FLAPS_FOR_REPLACED) if replaced else 0.0
+        delay = self._link.backoff.delay(self.flaps - FLAPS_FOR_REPLACED) if replaced else 0.0
         self._start(reason, error, delay)
 
     def renew(self, reason: DisconnectReason) -> None:
@@ -168,7 +177,7 @@ class Reconnector:
                     self._last_error = error
                     self._report("connect_failed", error=type(error).__name__, attempt=failures + 1)
                     reason = self._classify(error)
-                    backoff = self._backoff()
+                    backoff = self._link.backoff
                     bad_key = reason is DisconnectReason.BAD_KEY
                     delay = backoff.maximum() if bad_key else backoff.delay(failures)
                     failures += 1
@@ -234,7 +243,7 @@ class Reconnector:
         attempt = self._attempt
         if attempt is None:
             loop = asyncio.get_running_loop()
-            start = max(loop.time(), self._last_start + self._min_interval())
+            start = max(loop.time(), self._last_start + self._link.retry_delay)
             if start - loop.time() > budget:
                 raise self.still_down()
             attempt = self._attempt = loop.create_future()

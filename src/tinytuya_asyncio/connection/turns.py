@@ -25,7 +25,9 @@ class Turns:
 
     def __init__(self) -> None:
         self._busy = False
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        # Made when someone first has to queue: an empty deque costs 760 bytes, and most
+        # devices never see two requests at once.
+        self._waiters: deque[asyncio.Future[None]] | None = None
 
     def locked(self) -> bool:
         """True while someone holds the turn."""
@@ -43,6 +45,8 @@ class Turns:
         if self.take_now():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = deque()
         self._waiters.append(waiter)
         try:
             await waiter  # bounded by the turns ahead, each bounded by its own deadlines
@@ -55,8 +59,9 @@ class Turns:
 
     def done(self) -> None:
         """Give the turn to the next in line, or free it."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)  # the turn passes on: still busy
                 return

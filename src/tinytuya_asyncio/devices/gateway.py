@@ -50,6 +50,8 @@ C = TypeVar("C", bound=Child)
 class Children(dict[str, C]):
     """tinytuya's ``children`` dict (device id -> child), with routing by ``cid``."""
 
+    __slots__ = ("closing", "updates")  # every device has one: no __dict__ of its own
+
     def __init__(self) -> None:
         super().__init__()
         #: The gateway's ``children=True`` subscribers; made on first use.

@@ -36,20 +36,12 @@ class TinytuyaSettings:
     socketRetryDelay: float
     sendWait: float | None
     dps_to_request: dict[str, Any]
-    version: float
-    version_str: str
-    version_bytes: bytes
-    version_header: bytes
     _spec: VersionSpec
     _link: DeviceLink
     _cache: StatusCache
 
     def _set_version_fields(self, spec: VersionSpec) -> None:
         self._spec = spec
-        self.version = spec.number
-        self.version_str = "v" + spec.text
-        self.version_bytes = spec.version_bytes
-        self.version_header = spec.header
         if spec.number == 3.2:  # 3.2 behaves like 3.3 device22
             self.dev_type = "device22"
 

@@ -126,43 +126,56 @@ class UpdateStream:
 
 
 class UpdateHub:
-    """The subscribers of one device."""
+    """The subscribers of one device.
+
+    Most devices never get a subscriber, so the list and the set are made on first use (an
+    empty ``WeakSet`` alone costs about 430 bytes, on every device).
+    """
+
+    __slots__ = ("_callbacks", "_on_dropped", "_streams")
 
     def __init__(self, on_dropped: Callable[[int], None] | None = None) -> None:
-        self._callbacks: list[Callable[[DeviceUpdate], object]] = []
+        self._callbacks: list[Callable[[DeviceUpdate], object]] | None = None
         # Weak: a stream abandoned by ``break`` without ``close()`` disappears with its consumer.
-        self._streams: weakref.WeakSet[UpdateStream] = weakref.WeakSet()
+        self._streams: weakref.WeakSet[UpdateStream] | None = None
         self._on_dropped = on_dropped
 
     def __bool__(self) -> bool:
-        return bool(self._callbacks) or len(self._streams) > 0
+        return bool(self._callbacks) or bool(self._streams)
 
     def subscribe(self, callback: Callable[[DeviceUpdate], object]) -> Callable[[], None]:
         """Call ``callback(update)`` for every update; returns a function that unsubscribes."""
+        if self._callbacks is None:
+            self._callbacks = []
         self._callbacks.append(callback)
 
         def unsubscribe() -> None:
-            if callback in self._callbacks:
+            if self._callbacks is not None and callback in self._callbacks:
                 self._callbacks.remove(callback)
 
         return unsubscribe
 
     def stream(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> UpdateStream:
         stream = UpdateStream(self, maxsize)
+        if self._streams is None:
+            self._streams = weakref.WeakSet()
         self._streams.add(stream)
         return stream
 
     def discard(self, stream: UpdateStream) -> None:
-        self._streams.discard(stream)
+        if self._streams is not None:
+            self._streams.discard(stream)
 
     def publish(self, update: DeviceUpdate) -> None:
-        for callback in list(self._callbacks):
-            try:
-                callback(update)
-            except Exception:
-                _LOGGER.exception("%s: update callback failed", redact_id(update.device_id))
-        for stream in list(self._streams):
-            stream._put(update)
+        if self._callbacks:
+            for callback in list(self._callbacks):
+                try:
+                    callback(update)
+                except Exception:
+                    _LOGGER.exception("%s: update callback failed", redact_id(update.device_id))
+        if self._streams:
+            for stream in list(self._streams):
+                stream._put(update)
 
     def report_dropped(self, dropped: int) -> None:
         if self._on_dropped is not None:
@@ -170,5 +183,6 @@ class UpdateHub:
 
     def close(self) -> None:
         """End every stream (callbacks stay: they cost nothing while nothing arrives)."""
-        for stream in list(self._streams):
-            stream.close()
+        if self._streams:
+            for stream in list(self._streams):
+                stream.close()

@@ -77,6 +77,25 @@ PayloadLike = Any  # tinytuya.MessagePayload (cmd, payload) or raw frame bytes
 class XenonDeviceAsync(TinytuyaSettings):
     """A Tuya device on the LAN; see the module docstring."""
 
+    # tinytuya's attributes whose value rarely differs from the default live here, and an
+    # instance gets its own only when it does: CPython keeps an object's attributes compact
+    # while its class has at most 30 attribute names, and at 34 each device's dict took
+    # 1.6 KiB more (docs/BENCHMARKS.md, memory per connection).
+    cid: str | None = None
+    parent: XenonDeviceAsync | None = None
+    dev_type: str = "default"
+    dev_type_auto: bool = True
+    #: No address given: it is looked up by broadcast at the first connect, and again after a
+    #: connect to the address found fails (the device moved).
+    auto_ip: bool = False
+    max_simultaneous_dps: int = 0
+    retry: bool = True
+    disabledetect: bool = False
+    socketNODELAY: bool = True
+    sendWait: float | None = 0.01
+    cmd_retcode: int | None = None
+    _probing: bool = False
+
     def __init__(  # noqa: PLR0917 - tinytuya's positional signature
         self,
         dev_id: str,
@@ -108,39 +127,32 @@ class XenonDeviceAsync(TinytuyaSettings):
         policy of a persistent connection) and ``metrics`` (an event sink for this device).
         """
         self.id = dev_id
-        self.cid = cid if cid else node_id
+        if cid or node_id:
+            self.cid = cid if cid else node_id
         self._address = address
-        #: No address given: it is looked up by broadcast at the first connect, and again
-        #: after a connect to the address found fails (the device moved).
-        self.auto_ip = parent is None and (address is None or address in _AUTO_ADDRESSES)
+        if parent is None and (address is None or address in _AUTO_ADDRESSES):
+            self.auto_ip = True
         self._port = port
-        self.dev_type = dev_type
-        self.dev_type_auto = dev_type == "default"
+        if dev_type != "default":
+            self.dev_type = dev_type
+            self.dev_type_auto = False
         self.connection_timeout = connection_timeout
-        self.retry = True
-        self.disabledetect = False
         self.socketPersistent = bool(persist)
-        self.socketNODELAY = True
         self.socketRetryLimit = connection_retry_limit
         self.socketRetryDelay = connection_retry_delay
-        self.sendWait: float | None = 0.01
         self.dps_to_request: dict[str, Any] = {}
         self.dps_cache: dict[str, Any] = {}
-        self.parent: XenonDeviceAsync | None = parent
+        if parent is not None:
+            self.parent = parent
         self.children: Children[XenonDeviceAsync] = Children()
-        self.max_simultaneous_dps = max_simultaneous_dps or 0
-        self.cmd_retcode: int | None = None
+        if max_simultaneous_dps:
+            self.max_simultaneous_dps = max_simultaneous_dps
         self.local_key = local_key.encode("latin1") if isinstance(local_key, str) else bytes(local_key)
         self._cache = StatusCache()
-        self._probing = False
         self._builders = BuilderCache()
         self._updates = UpdateHub(self._on_updates_dropped)
         self._backlog = PushBacklog(on_dropped=self._on_receive_dropped)
         self._report = Reporter(redact_id(dev_id), metrics)
-        self.version = 0.0
-        self.version_str = ""
-        self.version_bytes = b""
-        self.version_header = b""
         if parent is not None:
             self._set_version_fields(parent._spec)
         else:
@@ -196,6 +208,27 @@ class XenonDeviceAsync(TinytuyaSettings):
             for child in self.children.values():
                 child._set_version_fields(spec)
         return found.ip
+
+    @property
+    def version(self) -> float:
+        """The protocol version as a number (3.1 to 3.5); setting it is :meth:`set_version`."""
+        return self._spec.number
+
+    @version.setter
+    def version(self, version: float | str) -> None:
+        self.set_version(version)
+
+    @property
+    def version_str(self) -> str:
+        return "v" + self._spec.text
+
+    @property
+    def version_bytes(self) -> bytes:
+        return self._spec.version_bytes
+
+    @property
+    def version_header(self) -> bytes:
+        return self._spec.header
 
     @property
     def address(self) -> str | None:

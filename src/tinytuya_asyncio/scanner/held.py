@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -29,26 +28,23 @@ _held: dict[tuple[str, int], HeldDevice] = {}
 _counts: Counter[tuple[str, int]] = Counter()
 
 
-def hold(host: str, port: int, *, dev_id: str, version: str) -> Callable[[], None]:
-    """Record a connection to ``host:port``; returns the (idempotent) function that releases it."""
+def hold(host: str, port: int, *, dev_id: str, version: str) -> None:
+    """Record a connection to ``host:port``; :func:`release` it when it closes."""
     key = (host, port)
     with _lock:
         _held[key] = HeldDevice(host, port, dev_id, version)
         _counts[key] += 1
-    released = False
 
-    def release() -> None:
-        nonlocal released
-        with _lock:
-            if released:
-                return
-            released = True
+
+def release(host: str, port: int) -> None:
+    """Forget one connection to ``host:port`` recorded by :func:`hold`."""
+    key = (host, port)
+    with _lock:
+        if _counts[key] <= 1:
+            _counts.pop(key, None)
+            _held.pop(key, None)
+        else:
             _counts[key] -= 1
-            if _counts[key] <= 0:
-                del _counts[key]
-                _held.pop(key, None)
-
-    return release
 
 
 def held(host: str, port: int) -> HeldDevice | None:
