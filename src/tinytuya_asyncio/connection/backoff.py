@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-#: Concurrent connect+handshake attempts allowed per event loop. After a router reboot,
-#: hundreds of devices reconnect at once; spreading the handshakes keeps the loop responsive
-#: and avoids a storm the devices' small TCP stacks handle badly.
+#: TCP connects in flight allowed per event loop. After a router reboot, hundreds of devices
+#: reconnect at once; spreading the connects keeps the loop responsive and avoids a burst of
+#: SYNs (and ARP look-ups) that routers and the devices' small TCP stacks handle badly. The
+#: 3.4/3.5 handshake that follows a connect runs outside the limit: it costs the client little.
 DEFAULT_CONNECT_LIMIT: Final = 32
 
 
@@ -47,7 +48,7 @@ _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 
 
 def set_connect_limit(limit: int) -> None:
-    """Allow ``limit`` concurrent connect+handshake attempts per event loop (default 32).
+    """Allow ``limit`` TCP connects in flight at once per event loop (default 32).
 
     Applies to connects started after the call; attempts already waiting keep their slot.
     """

@@ -448,7 +448,7 @@ async def open_connection(
     on_lost: Callable[[TuyaConnection, TuyaError, bool], None],
     report: Reporter,
 ) -> TuyaConnection:
-    """Connect (within the loop's connect limit) and negotiate the session key if needed.
+    """Connect (within the loop's limit on connects in flight) and negotiate the session key if needed.
 
     Raises :class:`DeviceOfflineError` when the connect times out, :class:`ConnectError` when
     it is refused, and :class:`HandshakeError` when the session key cannot be negotiated.
@@ -468,35 +468,37 @@ async def open_connection(
         raise DeviceOfflineError(
             f"{name}: no connect slot free within {timeout:g} s (too many connects at once)"
         ) from None
+    started = time.perf_counter() if timed else 0.0
     try:
-        started = time.perf_counter() if timed else 0.0
-        try:
-            async with asyncio.timeout_at(deadline):
-                _, connection = await loop.create_connection(
-                    lambda: TuyaConnection(
-                        session,
-                        name=name,
-                        on_push=on_push,
-                        on_lost=on_lost,
-                        report=report,
-                    ),
-                    host,
-                    port,
-                )
-        except TimeoutError:
-            raise DeviceOfflineError(f"{name}: connect timed out after {timeout:g} s") from None
-        except OSError as exc:
-            raise ConnectError(f"{name}: cannot connect: {exc.strerror or exc}") from exc
-        connection.peer = (host, port)
-        if timed:
-            report("connect", duration=time.perf_counter() - started)
-        if session.spec.needs_session_key:
-            try:
-                await connection.negotiate(timeout)
-            except BaseException:
-                connection.close()
-                await connection.wait_closed()  # bounded; the socket is gone when we raise
-                raise
+        async with asyncio.timeout_at(deadline):
+            _, connection = await loop.create_connection(
+                lambda: TuyaConnection(
+                    session,
+                    name=name,
+                    on_push=on_push,
+                    on_lost=on_lost,
+                    report=report,
+                ),
+                host,
+                port,
+            )
+    except TimeoutError:
+        raise DeviceOfflineError(f"{name}: connect timed out after {timeout:g} s") from None
+    except OSError as exc:
+        raise ConnectError(f"{name}: cannot connect: {exc.strerror or exc}") from exc
     finally:
+        # The slot bounds connects in flight (what storms a router after it reboots), not the
+        # handshake after them: held through the handshake, a cold poll of 100 devices with
+        # 20 ms replies waited in waves (1.35x the floor's wall time).
         slots.release()
+    connection.peer = (host, port)
+    if timed:
+        report("connect", duration=time.perf_counter() - started)
+    if session.spec.needs_session_key:
+        try:
+            await connection.negotiate(timeout)
+        except BaseException:
+            connection.close()
+            await connection.wait_closed()  # bounded; the socket is gone when we raise
+            raise
     return connection

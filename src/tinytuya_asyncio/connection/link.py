@@ -236,16 +236,17 @@ class DeviceLink:
     # -- requests ------------------------------------------------------------------------
 
     async def _take_turn(self) -> None:
+        """Queue for the turn; requests that were queued when close() ran stop here."""
         epoch = self._epoch
-        if not self._turns.take_now():
-            await self._turns.wait()
-        if epoch != self._epoch:  # close() ran while this caller queued
+        await self._turns.wait()
+        if epoch != self._epoch:
             self._turns.done()
             raise ConnectionClosedError(f"{self.name}: link closed")
 
     async def connect(self) -> None:
         """Make sure a connection is open (connecting if needed)."""
-        await self._take_turn()
+        if not self._turns.take_now():
+            await self._take_turn()
         try:
             await self._acquire()
         finally:
@@ -267,13 +268,14 @@ class DeviceLink:
 
         ``dps`` names the data points a CONTROL sets (a STATUS about others is a push);
         ``stop_at_ack`` returns as soon as the device acknowledges (tinytuya's ``retry=False``);
-        ``frame`` is sent as it is instead of encoding ``payload`` (tinytuya's raw requests).
+        ``frame`` is sent as it is instead of encoding ``payload`` (tinytuya's raw requests);
         ``resend=False`` is for commands that must not be carried out twice (controls: an IR
         code sent twice presses the button twice): they are resent on a fresh connection only
         when the old one failed before the device could have read them, that is when it
         closed without a byte back; a timeout or an answer cut short is returned as an error.
         """
-        await self._take_turn()
+        if not self._turns.take_now():  # the uncontended case costs no coroutine
+            await self._take_turn()
         try:
             epoch = self._epoch
             failures = 0
@@ -327,7 +329,8 @@ class DeviceLink:
         await self._send_with(lambda connection: connection.send_frame(frame))
 
     async def _send_with(self, write: Callable[[TuyaConnection], None]) -> None:
-        await self._take_turn()
+        if not self._turns.take_now():
+            await self._take_turn()
         try:
             connection = await self._acquire()
             try:

@@ -377,7 +377,7 @@ class XenonDeviceAsync(TinytuyaSettings):
         self._report("update_dropped", dropped=dropped, source="updates")
 
     def _on_push(self, answer: Answer) -> None:
-        result = dict(answer.result)
+        result = answer.result  # decoded for this frame alone: ours to tag and keep
         children = self.children
         cid = children.cid_of(result)
         if cid is None:
@@ -410,7 +410,8 @@ class XenonDeviceAsync(TinytuyaSettings):
         everyone = (self.parent or self).children.updates  # the gateway's children=True subscribers
         if self._updates or everyone:
             dps = dps_of(result)
-            changed = dict(dps) if pushed else changed_dps(dps_of(cache.historic), dps)
+            # A push reports what changed: its own DPs (decoded for it alone) are the change.
+            changed = dps if pushed else changed_dps(dps_of(cache.historic), dps)
         else:
             changed = {}  # nobody listens: only the caches need the frame
         # A child's cache follows its parent's connection, persistent or not.
@@ -619,4 +620,6 @@ class XenonDeviceAsync(TinytuyaSettings):
             req_type=reqType,
             query_dps=self.dps_to_request,
         )
-        return NamedPayload(wire_cmd, body, named_dps(data) if wire_cmd in _NAMES_DPS else None)
+        if wire_cmd in _NAMES_DPS:
+            return NamedPayload(wire_cmd, body, named_dps(data))
+        return tuya.MessagePayload(wire_cmd, body)
