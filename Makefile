@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install demo test lint typecheck unit bench bench-poll bench-persistent bench-memory bench-scan profile simulator soak clean
+.PHONY: install demo test lint typecheck unit bench bench-poll bench-persistent bench-memory bench-scan profile fuzz simulator soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ soak: $(STAMP)
 
 profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profile
+
+# A million hostile frames per version through each decode path (docs/FUZZING.md); FUZZ_ARGS to vary.
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz.run $(FUZZ_ARGS)
 
 simulator: $(STAMP)
 	$(BIN)/python -m tinytuya_asyncio.simulator --count 10 --versions mixed

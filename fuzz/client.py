@@ -189,7 +189,8 @@ class ClientRig:
 
     async def execute(self, state: str, request: Request | None, reads: list[bytes], tally: Tally) -> Case:
         """Feed ``reads`` to a fresh connection in ``state``, judge what happened; the case run."""
-        case = Case("client", self.variant.name, state, request.name if request else None, tuple(reads))
+        name = request.name if request else None
+        case = Case("client", self.variant.name, self.child is not None, state, name, tuple(reads))
         tally.cases += 1
         lost: list[tuple[TuyaError, bool]] = []
 

@@ -129,7 +129,7 @@ class DeviceRig:
 
     def execute(self, state: str, reads: list[bytes], tally: Tally) -> Case:
         """Feed ``reads`` to a fresh connection in ``state``, judge what happened; the case run."""
-        case = Case("device", self.variant.name, state, None, tuple(reads))
+        case = Case("device", self.variant.name, self.state.is_gateway, state, None, tuple(reads))
         tally.cases += 1
         connection, transport = open_device_connection(self.server)
         prefix = self._prefix[state]

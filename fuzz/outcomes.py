@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final
 
+from fuzz.inputs import KEY
+
 _PACKAGE: Final = "tinytuya_asyncio"
 #: Loggers whose ERROR records break the invariant (asyncio's: "Fatal error", "never retrieved").
 WATCHED_LOGGERS: Final = (_PACKAGE, "asyncio")
@@ -27,13 +29,15 @@ class Case:
 
     target: str
     variant: str
+    gateway: bool
     state: str
     request: str | None
     reads: tuple[bytes, ...]
 
     def describe(self) -> str:
         lines = [
-            f"target={self.target} version={self.variant} state={self.state} request={self.request}",
+            f"target={self.target} version={self.variant} gateway={self.gateway} state={self.state} "
+            f"request={self.request} key={KEY.decode()}",
             *(f"read {i}: {piece.hex()}" for i, piece in enumerate(self.reads)),
         ]
         return "\n".join(lines)
