@@ -12,6 +12,7 @@ so that the session key is known in advance and inputs can be sealed under it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Final
 
@@ -122,10 +123,14 @@ class DeviceRig:
         return state, stream.reads, stream.frames
 
     async def run(self, c: Choices, tally: Tally, bodies: Bodies = hostile_body) -> Case:
-        """Draw one input and execute it (a coroutine, like the client rig's)."""
+        """Draw one input and execute it."""
         state, reads, frames = self.draw(c, bodies)
         tally.frames += frames
-        return self.execute(state, reads, tally)
+        case = self.execute(state, reads, tally)
+        # Let the loop run, as it does between reads: it drops the timers a closed connection
+        # cancelled (its close grace), which would otherwise keep every connection alive.
+        await asyncio.sleep(0)
+        return case
 
     def execute(self, state: str, reads: list[bytes], tally: Tally) -> Case:
         """Feed ``reads`` to a fresh connection in ``state``, judge what happened; the case run."""

@@ -235,9 +235,11 @@ def dps_value(c: Choices, budget: int, depth: int = 0) -> bytes:
     """A ``dps``: an object of data points with hostile values, or a value of the wrong type."""
     if one_in(c, 3):
         return value(c, budget, depth + 1)
-    count = c.below(4) if c.below(8) else 50 + c.below(400)
+    if one_in(c, 8):  # hundreds of data points (scalars: the count is what this tests)
+        many = (b'"%d":%s' % (c.below(1000), scalar(c)) for _ in range(50 + c.below(400)))
+        return b"{" + b",".join(many) + b"}"
     items = []
-    for _ in range(count):
+    for _ in range(c.below(4)):
         key = pick(c, _DP_KEYS) if c.below(4) else b'"%d"' % c.below(1000)
         items.append(key + b":" + (value(c, budget // 4, depth + 1) if c.below(3) else scalar(c)))
     return b"{" + b",".join(items) + b"}"
