@@ -123,8 +123,9 @@ class ClientRig:
         self.device = DeviceAsync(DEV_ID, "127.0.0.1", KEY, dev_type, version=variant.version, persist=True)
         self.child = DeviceAsync(CHILD_ID, cid=CHILD_CID, parent=self.device) if gateway else None
         self.updates = 0
-        for device in self._devices():
-            device.subscribe(self._on_update)
+        if gateway:  # with subscribers a device computes what changed; without, only caches
+            for device in self._devices():
+                device.subscribe(self._on_update)
         self._cipher: KeyedCipher | None = None
         self._gcm = spec.number >= 3.5
         self.states: tuple[str, ...] = (ESTABLISHED,)

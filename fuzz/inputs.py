@@ -20,6 +20,7 @@ import random
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Final, Protocol, TypeVar
 
 from tinytuya_asyncio import _tinytuya as tuya
@@ -194,6 +195,7 @@ VALID_BODIES: Final = (
     b'{"dps":{"1":true},"cid":"' + CHILD_CID.encode() + b'"}',
     b'{"reqType":"subdev_online_stat_query","data":{"online":["' + CHILD_CID.encode() + b'"],"offline":[]}}',
     b'{"dpId":[1,2]}',
+    b'{"dps":{"1":null,"2":null}}',  # a device22 query
     b"data unvalid",
 )
 _INVALID_UTF8: Final = (b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xe2\x82", b"\xef\xbb\xbf", b"\x00")
@@ -412,10 +414,11 @@ def handshake_frames(spec: VersionSpec) -> Handshake:
 class Sealer:
     """Frames one end sends, under the key a connection in a given state uses."""
 
-    __slots__ = ("_cipher", "_codec", "_device", "spec")
+    __slots__ = ("_cipher", "_codec", "_device", "sender", "spec")
 
     def __init__(self, spec: VersionSpec, sender: Role, *, session: bool) -> None:
         self.spec = spec
+        self.sender = sender
         self._device = sender is Role.DEVICE
         self._codec = Codec(spec, KEY, sender)
         key = session_key(spec) if session else None
@@ -429,11 +432,19 @@ class Sealer:
         return self._codec.encode(cmd, body, seqno, retcode=code, iv=iv if self.spec.number >= 3.5 else None)
 
     def raw(
-        self, cmd: int, body: bytes, seqno: int, retcode: int, iv: bytes, *, length: int | None = None
+        self,
+        cmd: int,
+        body: bytes,
+        seqno: int,
+        retcode: int | None,
+        iv: bytes,
+        *,
+        length: int | None = None,
     ) -> bytes:
         """A frame whose CRC, HMAC or tag is right around a body that was never encrypted;
-        with ``length``, one whose length field lies (and whose check covers the lie)."""
-        if self._device:
+        with ``length``, one whose length field lies (and whose check covers the lie); with
+        ``retcode=None``, a device frame without its return code."""
+        if self._device and retcode is not None:
             body = _RETCODE.pack(retcode) + body
         spec = self.spec
         if spec.number >= 3.5:
@@ -457,6 +468,12 @@ class Sealer:
             return head + self._cipher.hmac_sha256(head) + tuya.SUFFIX_55AA_BIN
         head = frame[:-8]
         return head + _CRC_TAIL.pack(binascii.crc32(head), _SUFFIX_55AA)
+
+
+@cache
+def _foreign(spec: VersionSpec, sender: Role) -> Sealer:
+    """Frames of the other prefix (6699 on a 55AA connection, and 55AA on a 6699 one)."""
+    return Sealer(version_spec("3.3" if spec.number >= 3.5 else "3.5"), sender, session=False)
 
 
 @dataclass(slots=True)
@@ -502,9 +519,12 @@ def _frame(
     iv = c.blob(12)
     if kind == 13:
         return sealer.sealed(cmd, b"", seqno, retcode, iv)  # an ack
+    if kind == 10:  # a frame of the other prefix family, or too short for its return code
+        other = _foreign(sealer.spec, sealer.sender)
+        return other.raw(cmd, c.blob(c.below(6)), seqno, None if c.below(2) else retcode, iv)
     body = bodies(c)
     if kind == 12:
-        return sealer.raw(cmd, body, seqno, retcode, iv)
+        return sealer.raw(cmd, body, seqno, retcode if c.below(8) else None, iv)
     if kind == 11:
         return sealer.raw(cmd, body, seqno, retcode, iv, length=pick(c, _LYING_LENGTHS))
     return sealer.sealed(cmd, body, seqno, retcode, iv)
