@@ -10,5 +10,5 @@ Nothing else may escape, and nothing may grow without bound.
 - :mod:`fuzz.outcomes`: what happened, counted, and what broke the invariant, kept with its input;
 - :mod:`fuzz.client`: a client connection wired to a device, fed through ``BufferedProtocol``;
 - :mod:`fuzz.device`: a simulated device's connection, fed through ``Protocol``;
-- :mod:`fuzz.run`: the driver (``python -m fuzz.run``).
+- :mod:`fuzz.run`: the driver (``python -m fuzz.run``; ``make fuzz``, docs/FUZZING.md).
 """

@@ -103,6 +103,10 @@ REQUESTS: Final = (
 REQUESTS_BY_NAME: Final = {r.name: r for r in REQUESTS}
 
 
+def _ignore_update(update: object) -> None:
+    return None
+
+
 def _at_once(coroutine: Coroutine[Any, Any, T]) -> T:
     """The value of a coroutine that returns without suspending (``cached_status(historic=True)``)."""
     try:
@@ -122,10 +126,9 @@ class ClientRig:
         dev_type = "device22" if variant.device22 else "default"
         self.device = DeviceAsync(DEV_ID, "127.0.0.1", KEY, dev_type, version=variant.version, persist=True)
         self.child = DeviceAsync(CHILD_ID, cid=CHILD_CID, parent=self.device) if gateway else None
-        self.updates = 0
         if gateway:  # with subscribers a device computes what changed; without, only caches
             for device in self._devices():
-                device.subscribe(self._on_update)
+                device.subscribe(_ignore_update)
         self._cipher: KeyedCipher | None = None
         self._gcm = spec.number >= 3.5
         self.states: tuple[str, ...] = (ESTABLISHED,)
@@ -144,9 +147,6 @@ class ClientRig:
 
     def _devices(self) -> list[DeviceAsync]:
         return [self.device] if self.child is None else [self.device, self.child]
-
-    def _on_update(self, update: object) -> None:
-        self.updates += 1
 
     # -- inputs ----------------------------------------------------------------------------
 
