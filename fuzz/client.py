@@ -39,7 +39,8 @@ from fuzz.outcomes import Case, Tally
 from fuzz.transport import RecordingTransport
 from tinytuya_asyncio import DeviceAsync
 from tinytuya_asyncio import _tinytuya as tuya
-from tinytuya_asyncio.connection.conn import Answer, ReplyRule, TuyaConnection
+from tinytuya_asyncio.connection.conn import TuyaConnection
+from tinytuya_asyncio.connection.pairing import Answer, ReplyRule
 from tinytuya_asyncio.exceptions import RemoteProtocolError, TuyaError
 from tinytuya_asyncio.metrics import Reporter
 from tinytuya_asyncio.protocol import Role, Session
