@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tinytuya_asyncio._loop import run as run_on_best_loop
 from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate
 from tinytuya_asyncio.metrics import CounterSink
 from tinytuya_asyncio.simulator import SimulatedDevice, Simulator
@@ -98,7 +99,11 @@ async def run(count: int, seed: int) -> int:
     async with Simulator(seed=seed) as simulator:
         fleet = await simulator.add_many(count, versions="mixed", device22_share=0.3)
         ready = time.perf_counter()
-        print(f"simulator: {len(fleet)} devices listening on 127.0.0.1 in {(ready - started) * 1000:.0f} ms")
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        print(
+            f"simulator: {len(fleet)} devices listening on 127.0.0.1 in {(ready - started) * 1000:.0f} ms"
+            f" (event loop: {loop})"
+        )
         devices = [
             DeviceAsync(
                 s.dev_id, s.host, s.local_key, version=s.version, port=s.port or 0, persist=True, metrics=sink
@@ -165,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=36, help="simulated devices (default 36)")
     parser.add_argument("--seed", type=int, default=1, help="seed for ids, keys and button presses")
     args = parser.parse_args(argv)
-    return 1 if asyncio.run(run(args.devices, args.seed)) else 0
+    return 1 if run_on_best_loop(run(args.devices, args.seed)) else 0
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ uvloop is installed the commands run on it (the library itself never picks a loo
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from tinytuya_asyncio._loop import run as run_on_best_loop
 from tinytuya_asyncio.cli.app import build_parser
 from tinytuya_asyncio.cli.output import EXIT_MISSING, EXIT_USAGE, MissingExtra, Output, UsageError, error
 
@@ -39,14 +39,7 @@ def _commands() -> dict[str, Command]:
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
-    try:
-        import uvloop  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415 - optional
-
-        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop  # any loop works
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(coro)
+    return run_on_best_loop(coro)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
