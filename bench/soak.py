@@ -38,14 +38,27 @@ from tinytuya_asyncio.simulator import Faults, SimulatedDevice, Simulator, raise
 #: The data point controls write: every control a value of its own, so each can be traced.
 CONTROL_DP: Final = "9"
 PUSH_DP: Final = "18"
-#: Client settings: a fault must not need minutes to heal.
-TIMEOUT: Final = 2.0
-RETRY_DELAY: Final = 0.5
-BACKOFF: Final = Backoff(floor=0.5, cap=5.0)
-HEARTBEAT: Final = 10.0
-#: A device must be CONNECTED again this long after its fault ends: the longest backoff
-#: (cap plus jitter), then a connect and a handshake, each within the timeout.
-RECOVERY_BOUND: Final = BACKOFF.cap * (1 + BACKOFF.jitter) + 2 * TIMEOUT + RETRY_DELAY
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """How the soak's devices are configured: a fault must not need minutes to heal."""
+
+    timeout: float = 2.0
+    retry_delay: float = 0.5
+    backoff: Backoff = field(default_factory=lambda: Backoff(floor=0.5, cap=5.0))
+    heartbeat: float = 10.0
+
+    @property
+    def recovery_bound(self) -> float:
+        """How soon a device must be CONNECTED again after its fault ends: the longest
+        backoff (cap plus jitter), then a connect and a handshake within the timeout each."""
+        return self.backoff.cap * (1 + self.backoff.jitter) + 2 * self.timeout + self.retry_delay
+
+
+DEFAULT_SETTINGS: Final = ClientSettings()
+#: Runs shorter than this skip the memory check: a warm-up that short is still warming up.
+RSS_CHECK_MIN_SECONDS: Final = 60.0
 #: Operations in flight at once, so that the workload cannot pile up without bound.
 CONCURRENCY: Final = 200
 #: Resident memory may grow this much between the end of the warm-up and the end.
@@ -60,16 +73,17 @@ def _set(faults: Faults, **values: Any) -> Callable[[], None]:
     return apply
 
 
-#: Fault name -> how to switch it on for a device (switched off by ``Faults.clear``).
-FAULTS: Final[dict[str, Callable[[Faults], Callable[[], None]]]] = {
-    "slow": lambda f: _set(f, reply_delay=TIMEOUT * 1.5),
-    "silent": lambda f: _set(f, silent=True),
-    "cut": lambda f: _set(f, close_mid_frame=True),
-    "garbage": lambda f: _set(f, garbage=True),
-    "corrupt": lambda f: _set(f, corrupt_integrity=True),
-    "drop": lambda f: _set(f, drop_after_frames=1),
-    "held": lambda f: _set(f, refuse_connections=True),  # another client holds the device (see _faults)
-    "unread": lambda f: _set(f, drop_requests=3),
+#: Fault name -> how to switch it on for a device, given the client timeout (switched off by
+#: ``Faults.clear``).
+FAULTS: Final[dict[str, Callable[[Faults, float], Callable[[], None]]]] = {
+    "slow": lambda f, timeout: _set(f, reply_delay=timeout * 1.5),
+    "silent": lambda f, _: _set(f, silent=True),
+    "cut": lambda f, _: _set(f, close_mid_frame=True),
+    "garbage": lambda f, _: _set(f, garbage=True),
+    "corrupt": lambda f, _: _set(f, corrupt_integrity=True),
+    "drop": lambda f, _: _set(f, drop_after_frames=1),
+    "held": lambda f, _: _set(f, refuse_connections=True),  # another client holds the device (see _faults)
+    "unread": lambda f, _: _set(f, drop_requests=3),
 }
 REBOOT: Final = "reboot"  # not a Faults field: the device stops listening, then comes back
 
@@ -91,6 +105,7 @@ class Tracked:
 class Report:
     devices: int
     seconds: float
+    recovery_bound: float
     polls: int = 0
     poll_errors: int = 0
     controls: int = 0
@@ -120,12 +135,13 @@ class Report:
         if self.twice:
             found.append(f"{self.twice} controls were carried out twice")
         if self.unrecovered:
-            found.append(f"{self.unrecovered} devices not CONNECTED within {RECOVERY_BOUND:.1f} s")
-        if self.recoveries and max(self.recoveries) > RECOVERY_BOUND:
-            found.append(f"slowest recovery {max(self.recoveries):.1f} s > {RECOVERY_BOUND:.1f} s")
+            found.append(f"{self.unrecovered} devices not CONNECTED within {self.recovery_bound:.1f} s")
+        if self.recoveries and max(self.recoveries) > self.recovery_bound:
+            slowest = max(self.recoveries)
+            found.append(f"slowest recovery {slowest:.1f} s > {self.recovery_bound:.1f} s")
         if self.final_failures:
             found.append(f"{self.final_failures} devices failed the final status")
-        if self.rss_growth >= RSS_GROWTH_LIMIT:
+        if self.seconds >= RSS_CHECK_MIN_SECONDS and self.rss_growth >= RSS_GROWTH_LIMIT:
             found.append(f"resident memory grew {self.rss_growth:.1%} after the warm-up")
         found.extend(self.leaks)
         return found
@@ -153,7 +169,7 @@ class Report:
                 "recovery after a fault, p50 / p99 / max",
                 f"{p50:.2f} / {p99:.2f} / {max(recoveries, default=0.0):.2f} s",
             ),
-            ("recovery bound", f"{RECOVERY_BOUND:.1f} s"),
+            ("recovery bound", f"{self.recovery_bound:.1f} s"),
             ("devices not recovered in time", str(self.unrecovered)),
             ("final status failures", str(self.final_failures)),
             ("resident memory after warm-up / at the end", rss),
@@ -186,12 +202,22 @@ def _our_timers(loop: asyncio.AbstractEventLoop) -> int:
 class Soak:
     """The run: see the module docstring."""
 
-    def __init__(self, *, devices: int, seconds: float, fault_share: float, seed: int) -> None:
+    def __init__(
+        self,
+        *,
+        devices: int,
+        seconds: float,
+        fault_share: float,
+        seed: int,
+        settings: ClientSettings = DEFAULT_SETTINGS,
+    ) -> None:
         self.seconds = seconds
+        self.settings = settings
+        self.bound = settings.recovery_bound
         self.fault_share = fault_share
         self.rng = random.Random(seed)
         self.count = devices
-        self.report = Report(devices=devices, seconds=seconds)
+        self.report = Report(devices=devices, seconds=seconds, recovery_bound=self.bound)
         self.tracked: list[Tracked] = []
         self.values = itertools.count(1)
         self.slots = asyncio.Semaphore(CONCURRENCY)
@@ -212,7 +238,7 @@ class Soak:
             await asyncio.gather(*(entry.client.connect() for entry in self.tracked))
             started = loop.time()
             warm_up = min(60.0, self.seconds / 3)
-            inject_until = started + self.seconds - RECOVERY_BOUND
+            inject_until = started + self.seconds - self.bound
             next_sample = started + warm_up
             while (now := loop.time()) < started + self.seconds:
                 if now < inject_until:
@@ -228,7 +254,7 @@ class Soak:
             await self._heal(loop.time(), force=True)
             if self.tasks:
                 await asyncio.wait(self.tasks)
-            window_ends = loop.time() + RECOVERY_BOUND  # the last faults' recovery window
+            window_ends = loop.time() + self.bound  # the last faults' recovery window
             while loop.time() < window_ends and any(entry.awaiting for entry in self.tracked):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             self._settle_recoveries(loop.time())
@@ -241,9 +267,9 @@ class Soak:
 
     # -- setup -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _client(sim: SimulatedDevice) -> DeviceAsync:
+    def _client(self, sim: SimulatedDevice) -> DeviceAsync:
         assert sim.port is not None
+        settings = self.settings
         return DeviceAsync(
             sim.dev_id,
             sim.host or "127.0.0.1",
@@ -251,11 +277,11 @@ class Soak:
             version=sim.version,
             port=sim.port,
             persist=True,
-            connection_timeout=TIMEOUT,
+            connection_timeout=settings.timeout,
             connection_retry_limit=1,
-            connection_retry_delay=RETRY_DELAY,
-            backoff=BACKOFF,
-            heartbeat_interval=HEARTBEAT,
+            connection_retry_delay=settings.retry_delay,
+            backoff=settings.backoff,
+            heartbeat_interval=settings.heartbeat,
         )
 
     def _listener(self, entry: Tracked) -> Callable[[StateChange], None]:
@@ -290,7 +316,7 @@ class Soak:
             if name == REBOOT:
                 await entry.sim.stop()
                 continue
-            FAULTS[name](entry.sim.faults)()
+            FAULTS[name](entry.sim.faults, self.settings.timeout)()
             if name == "held":
                 entry.sim.drop_clients()  # the other client took it from us
 
@@ -306,7 +332,7 @@ class Soak:
 
     def _settle_recoveries(self, now: float) -> None:
         for entry in self.tracked:
-            late = [ended for ended in entry.awaiting if now - ended > RECOVERY_BOUND]
+            late = [ended for ended in entry.awaiting if now - ended > self.bound]
             self.report.unrecovered += bool(late)
 
     # -- workload --------------------------------------------------------------------------
@@ -390,8 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
     seconds = args.minutes * 60
-    if seconds <= RECOVERY_BOUND * 2:
-        parser.error(f"a run needs more than {RECOVERY_BOUND * 2:.0f} s")
+    bound = DEFAULT_SETTINGS.recovery_bound
+    if seconds <= bound * 2:
+        parser.error(f"a run needs more than {bound * 2:.0f} s")
     started = time.perf_counter()
     soak = Soak(devices=args.devices, seconds=seconds, fault_share=args.fault_share, seed=args.seed)
     report = asyncio.run(soak.run())
