@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.loops import LOOP_FACTORIES
+from tests.ports import free_udp_ports
 from tinytuya_asyncio.scanner import ListenConfig, ResolverConfig, set_default_resolver_config
 
 # Property tests run on every `make test`: no per-example deadline (CI machines stall), and
@@ -77,24 +77,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         _watching[-1].append(f"{event} {address!r}")
 
 
-def _free_udp_ports(count: int) -> list[int]:
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 @pytest.fixture(autouse=True)
 def loopback_only() -> Iterator[None]:
     """Fail a test that touches a non-loopback address; "Auto" look-ups stay on loopback."""
     if not _hook:
         sys.addaudithook(_audit)
         _hook.append(True)
-    plain, encrypted, app = _free_udp_ports(3)
+    plain, encrypted, app = free_udp_ports(3)
     listen = ListenConfig(bind=("127.0.0.1",), plain_port=plain, encrypted_port=encrypted, app_port=app)
     set_default_resolver_config(ResolverConfig(listen=listen, probe_targets=()))
     violations: list[str] = []

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.ports import free_udp_ports
 from tinytuya_asyncio.simulator import DiscoveryConfig, Simulator
 
 DEADLINE = 60.0
@@ -123,19 +124,8 @@ async def test_snapshot(fleet: Simulator, cli: Cli, tmp_path: Path) -> None:
     assert "battery" in table
 
 
-def _free_udp_ports(count: int) -> list[int]:
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 async def test_scan(cli: Cli, tmp_path: Path) -> None:
-    plain, encrypted, probe, app = _free_udp_ports(4)
+    plain, encrypted, probe, app = free_udp_ports(4)
     async with Simulator(seed=32) as sim:
         await sim.add_many(5, versions="mixed", host="127.0.9.1", address_mode="ips")
         sim.write_devices_file(tmp_path / "devices.json")

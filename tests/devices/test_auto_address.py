@@ -3,11 +3,11 @@ addresses are never probed by a scan of the same process."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.ports import free_udp_ports
 from tinytuya_asyncio import DeviceAsync, scan_network
 from tinytuya_asyncio.scanner import (
     ListenConfig,
@@ -21,20 +21,9 @@ from tinytuya_asyncio.simulator import DiscoveryConfig, SimulatedDevice, Simulat
 BROADCAST = "127.255.255.255"
 
 
-def _free_udp_ports(count: int) -> list[int]:
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 @pytest.fixture
 def ports() -> list[int]:
-    plain, encrypted, probe, app = _free_udp_ports(4)
+    plain, encrypted, probe, app = free_udp_ports(4)
     listen = ListenConfig(
         bind=("127.0.0.1", BROADCAST), plain_port=plain, encrypted_port=encrypted, app_port=app
     )

@@ -4,13 +4,13 @@ ports chosen here, nothing left behind."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.ports import free_udp_ports
 from tinytuya_asyncio.scanner import ListenConfig, ProbeTarget
 from tinytuya_asyncio.simulator import DiscoveryConfig
 
@@ -23,26 +23,6 @@ async def no_leftover_tasks() -> AsyncIterator[None]:
     current = asyncio.current_task()
     left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
     assert not left, f"tasks left running: {left}"
-
-
-def free_udp_ports(count: int) -> list[int]:
-    """Distinct UDP ports free on loopback right now (the test binds them at once after)."""
-    socks = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-def free_tcp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

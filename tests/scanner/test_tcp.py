@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from tests.ports import free_tcp_port
 from tinytuya_asyncio.exceptions import LocalProtocolError
 from tinytuya_asyncio.scanner import Scanner, Source, expand_targets, local_networks, scan_network
 from tinytuya_asyncio.scanner.held import hold, release
 from tinytuya_asyncio.simulator import Faults, Simulator
 
-from .conftest import free_tcp_port, without
+from .conftest import without
 
 #: Loopback is fast: short deadlines keep a failing test short too.
 FAST: dict[str, Any] = {"connect_timeout": 2.0, "reply_timeout": 1.0}
