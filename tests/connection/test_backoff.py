@@ -51,16 +51,18 @@ async def test_connect_limit_is_per_loop_and_settable() -> None:
         set_connect_limit(2)
         limited = connect_slots()
         assert limited is not slots
-        await limited.acquire()
-        await limited.acquire()
+        assert limited.take_now()
+        assert limited.take_now()
         assert limited.locked()
-        waiter = asyncio.ensure_future(limited.acquire())
+        assert not limited.take_now()
+        waiter = asyncio.ensure_future(limited.wait())
         await asyncio.sleep(0)
         assert not waiter.done()  # a third concurrent connect waits for a slot
-        limited.release()
+        limited.done()
         await waiter
-        limited.release()
-        limited.release()
+        limited.done()
+        limited.done()
+        assert not limited.locked()
         with pytest.raises(ValueError):
             set_connect_limit(0)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tinytuya_asyncio.connection.turns import Turns
+from tinytuya_asyncio.connection.turns import Slots, Turns
 
 
 async def test_turns_are_taken_in_order() -> None:
@@ -57,3 +57,30 @@ async def test_a_turn_handed_to_a_cancelled_waiter_passes_on() -> None:
     assert turns.locked()
     turns.done()
     assert not turns.locked()
+
+
+async def test_slots_let_capacity_holders_in_and_queue_the_rest() -> None:
+    slots = Slots(2)
+    inside: list[int] = []
+    gate = asyncio.Event()
+
+    async def job(n: int) -> None:
+        if not slots.take_now():
+            await slots.wait()
+        try:
+            inside.append(n)
+            await gate.wait()
+        finally:
+            slots.done()
+
+    tasks = [asyncio.create_task(job(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    assert inside == [0, 1]  # two at once; the third waits for a slot
+    assert slots.locked()
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert inside == [0, 1, 2]
+    assert not slots.locked()
+    assert slots.take_now()
+    assert slots.take_now()
+    assert not slots.take_now()

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from tinytuya_asyncio.connection.turns import Slots
+
 #: TCP connects in flight allowed per event loop. After a router reboot, hundreds of devices
 #: reconnect at once; spreading the connects keeps the loop responsive and avoids a burst of
 #: SYNs (and ARP look-ups) that routers and the devices' small TCP stacks handle badly. The
@@ -44,7 +46,7 @@ class Backoff:
 
 
 _limit = DEFAULT_CONNECT_LIMIT
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Slots] = weakref.WeakKeyDictionary()
 
 
 def set_connect_limit(limit: int) -> None:
@@ -61,13 +63,13 @@ def set_connect_limit(limit: int) -> None:
     except RuntimeError:
         _slots.clear()
         return
-    _slots[loop] = asyncio.Semaphore(limit)
+    _slots[loop] = Slots(limit)
 
 
-def connect_slots() -> asyncio.Semaphore:
-    """The running loop's semaphore bounding concurrent connects."""
+def connect_slots() -> Slots:
+    """The running loop's slots bounding concurrent connects."""
     loop = asyncio.get_running_loop()
     slots = _slots.get(loop)
     if slots is None:
-        slots = _slots[loop] = asyncio.Semaphore(_limit)
+        slots = _slots[loop] = Slots(_limit)
     return slots

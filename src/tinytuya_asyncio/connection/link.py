@@ -148,8 +148,9 @@ class DeviceLink:
         self._push_handler: Callable[[Answer], None] = _ignore_push
         self._reconnect: Reconnector | None = None  # made at the first loss of a persistent link
         self._closing: set[TuyaConnection] | None = None  # released connections whose socket may linger
-        # Connects running in callers' tasks: close() expires their scope and awaits the future.
-        self._connects: dict[asyncio.Timeout, asyncio.Future[None]] | None = None
+        # Connects running in callers' tasks: close() cancels them, and awaits the future it
+        # puts beside each.
+        self._connects: dict[asyncio.Task[object], asyncio.Future[None] | None] | None = None
         self._epoch = 0  # bumped by close(): requests started before it stop
         self._connected_at = 0.0
 
@@ -360,22 +361,26 @@ class DeviceLink:
     async def _connect_with_retries(self) -> TuyaConnection:
         """tinytuya's schedule: ``retry_limit`` attempts, ``retry_delay`` apart; close() interrupts it."""
         epoch = self._epoch
-        finished = asyncio.get_running_loop().create_future()
-        scope = asyncio.timeout(None)
+        task = asyncio.current_task()
+        assert task is not None
+        # close() cancels the tasks registered here and tells them apart from a cancellation
+        # of their own by the count asyncio keeps (as asyncio.timeout does, for less than a
+        # timeout context per connect): a cancel of ours becomes "link closed".
+        cancelling = task.cancelling()
+        connects = self._connects
+        if connects is None:
+            connects = self._connects = {}
+        connects[task] = None
         try:
-            async with scope:
-                if self._connects is None:
-                    self._connects = {}
-                self._connects[scope] = finished
-                connection = await self._attempts()
-        except TimeoutError:
-            if scope.expired():  # only close() expires this scope
+            connection = await self._attempts()
+        except asyncio.CancelledError:
+            if epoch != self._epoch and task.uncancel() <= cancelling:
                 raise ConnectionClosedError(f"{self.name}: link closed while connecting") from None
             raise
         finally:
-            if self._connects is not None:
-                self._connects.pop(scope, None)
-            finished.set_result(None)
+            unwound = connects.pop(task, None)
+            if unwound is not None:  # close() is waiting for this connect to let go
+                unwound.set_result(None)
         if epoch != self._epoch:  # close() ran as the connection came up: never adopt it
             connection.close()
             raise ConnectionClosedError(f"{self.name}: link closed while connecting")
@@ -383,24 +388,28 @@ class DeviceLink:
         return connection
 
     async def _attempts(self) -> TuyaConnection:
-        last: TuyaError | None = None
-        for attempt in range(max(1, self.retry_limit)):
-            if attempt:
-                await asyncio.sleep(self.retry_delay)  # tinytuya's connection_retry_delay
+        self._set_state(ConnectionState.CONNECTING)
+        try:
+            return await self._open()  # the first attempt: no loop, no delay (the common case)
+        except TuyaError as exc:
+            last = self._attempt_failed(exc, 1)
+        for attempt in range(2, self.retry_limit + 1):
+            await asyncio.sleep(self.retry_delay)  # tinytuya's connection_retry_delay
             self._set_state(ConnectionState.CONNECTING)
             try:
                 return await self._open()
-            except InvalidKeyError as exc:  # the device proved the key wrong: retrying cannot help
-                self._report("connect_failed", error=type(exc).__name__, attempt=attempt + 1)
-                self._set_state(ConnectionState.DISCONNECTED, reason_for(exc), exc)
-                raise
             except TuyaError as exc:
-                last = exc
-                self._report("connect_failed", error=type(exc).__name__, attempt=attempt + 1)
-                _LOGGER.debug("%s: connect attempt %d failed: %s", self.name, attempt + 1, exc)
-        assert last is not None
+                last = self._attempt_failed(exc, attempt)
         self._set_state(ConnectionState.DISCONNECTED, reason_for(last), last)
         raise last
+
+    def _attempt_failed(self, error: TuyaError, attempt: int) -> TuyaError:
+        self._report("connect_failed", error=type(error).__name__, attempt=attempt)
+        if isinstance(error, InvalidKeyError):  # the device proved the key wrong: retrying cannot help
+            self._set_state(ConnectionState.DISCONNECTED, reason_for(error), error)
+            raise error
+        _LOGGER.debug("%s: connect attempt %d failed: %s", self.name, attempt, error)
+        return error
 
     async def _open(self) -> TuyaConnection:
         if self.resolve_host is not None:
@@ -517,9 +526,12 @@ class DeviceLink:
         """Close the connection and stop reconnecting (idempotent). A later request reconnects."""
         self._epoch += 1
         loop = asyncio.get_running_loop()
-        interrupted = list(self._connects.items()) if self._connects else []
-        for scope, _ in interrupted:
-            scope.reschedule(loop.time())  # the connect in that task ends with "link closed"
+        interrupted: list[asyncio.Future[None]] = []
+        connects = self._connects or {}
+        for task in list(connects):
+            unwound = connects[task] = loop.create_future()
+            interrupted.append(unwound)
+            task.cancel()  # that connect ends with "link closed" (see _connect_with_retries)
         if self._reconnect is not None:
             await self._reconnect.stop()
         connection, self._conn = self._conn, None
@@ -527,7 +539,7 @@ class DeviceLink:
             connection.close()
             await connection.wait_closed()
         if interrupted:
-            await asyncio.wait([finished for _, finished in interrupted], timeout=_UNWIND_TIMEOUT)
+            await asyncio.wait(interrupted, timeout=_UNWIND_TIMEOUT)
         for closing in list(self._closing or ()):
             await closing.wait_closed()
         self._set_state(ConnectionState.CLOSED)

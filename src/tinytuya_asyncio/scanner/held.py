@@ -9,7 +9,6 @@ registry is process-wide (several event loops in several threads share one netwo
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from dataclasses import dataclass
 
 
@@ -24,30 +23,34 @@ class HeldDevice:
 
 
 _lock = threading.Lock()
-_held: dict[tuple[str, int], HeldDevice] = {}
-_counts: Counter[tuple[str, int]] = Counter()
+# Per address: who holds it (device id, version) and how many connections. Plain tuples:
+# recorded on every connect, while only a scan reads them.
+_held: dict[tuple[str, int], tuple[str, str, int]] = {}
 
 
 def hold(host: str, port: int, *, dev_id: str, version: str) -> None:
     """Record a connection to ``host:port``; :func:`release` it when it closes."""
     key = (host, port)
     with _lock:
-        _held[key] = HeldDevice(host, port, dev_id, version)
-        _counts[key] += 1
+        known = _held.get(key)
+        _held[key] = (dev_id, version, known[2] + 1 if known is not None else 1)
 
 
 def release(host: str, port: int) -> None:
     """Forget one connection to ``host:port`` recorded by :func:`hold`."""
     key = (host, port)
     with _lock:
-        if _counts[key] <= 1:
-            _counts.pop(key, None)
-            _held.pop(key, None)
+        known = _held.get(key)
+        if known is None:
+            return
+        if known[2] <= 1:
+            del _held[key]
         else:
-            _counts[key] -= 1
+            _held[key] = (known[0], known[1], known[2] - 1)
 
 
 def held(host: str, port: int) -> HeldDevice | None:
     """Who holds ``host:port``, if anyone in this process does."""
     with _lock:
-        return _held.get((host, port))
+        known = _held.get((host, port))
+    return None if known is None else HeldDevice(host, port, known[0], known[1])
