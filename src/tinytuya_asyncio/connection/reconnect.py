@@ -185,6 +185,10 @@ class Reconnector:
                     continue
                 self._attempt = None
                 self._task = None
+                # The last error (with its traceback, and the frames and connection it holds)
+                # is only needed while the link is down: a thousand recovered devices must
+                # not each keep their last fault alive.
+                self._last_error = None
                 attempt.set_result(connection)
                 self._adopt(connection)
                 return
