@@ -29,14 +29,16 @@ _LOGGER = logging.getLogger(__name__)
 class MetricsSink(Protocol):
     """Receives every event; see the module docstring for names and data."""
 
-    def on_event(self, name: str, /, **data: object) -> None: ...
+    def on_event(self, name: str, /, **data: object) -> None:
+        """Handle event ``name`` with its ``data`` (quickly: this runs on the event loop)."""
+        ...
 
 
 class NullSink:
     """Discards everything (the default)."""
 
     def on_event(self, name: str, /, **data: object) -> None:
-        return None
+        """Do nothing."""
 
 
 @dataclass
@@ -47,6 +49,7 @@ class CounterSink:
     durations: dict[str, float] = field(default_factory=dict)
 
     def on_event(self, name: str, /, **data: object) -> None:
+        """Count ``name``; add its ``duration``, when it has one, to ``durations[name]``."""
         self.counts[name] += 1
         duration = data.get("duration")
         if isinstance(duration, float):

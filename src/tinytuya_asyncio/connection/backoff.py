@@ -22,8 +22,11 @@ DEFAULT_CONNECT_LIMIT: Final = 32
 class Backoff:
     """Delays between reconnect attempts: ``floor * factor**n``, capped, with ± jitter."""
 
+    #: Seconds before the first retry.
     floor: float = 1.0
+    #: The longest delay, in seconds (also the delay after a bad key).
     cap: float = 60.0
+    #: How much each delay grows over the previous one.
     factor: float = 2.0
     #: Fraction of the delay randomised either way, so devices that failed together do not
     #: retry together.

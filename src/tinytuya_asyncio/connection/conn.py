@@ -5,7 +5,7 @@ for every frame that arrives: is it the handshake, the reply the pending request
 (the rules are in :mod:`.pairing`), or a push? Frames arriving in the same read as the
 answer are merged into it, so a status split over several frames comes back whole.
 
-Every error that ends the connection goes through :meth:`TuyaConnection._fatal`: the first
+Every error that ends the connection goes through ``TuyaConnection._fatal()``: the first
 one wins, the pending request fails with it, timers are cancelled, the transport is closed
 and the owner hears about it exactly once. Whatever a peer sends ends there too: bytes that
 cannot be decoded become a :class:`RemoteProtocolError`, never an exception escaping into
@@ -203,7 +203,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
     # -- handshake -------------------------------------------------------------------------
 
     async def negotiate(self, timeout: float) -> None:
-        """Run the 3.4/3.5 session-key handshake; raises :class:`HandshakeError` on failure."""
+        """Run the 3.4/3.5 session-key handshake; :class:`~tinytuya_asyncio.HandshakeError` on failure."""
         timed = self._report.enabled
         started = time.perf_counter() if timed else 0.0
         waiter = self._handshake_waiter = self._loop.create_future()
@@ -451,7 +451,7 @@ async def open_connection(
     """Connect (within the loop's limit on connects in flight) and negotiate the session key if needed.
 
     Raises :class:`DeviceOfflineError` when the connect times out, :class:`ConnectError` when
-    it is refused, and :class:`HandshakeError` when the session key cannot be negotiated.
+    it is refused, and :class:`~tinytuya_asyncio.HandshakeError` when the session key cannot be negotiated.
     """
     if session.role is not Role.CLIENT:
         raise ValueError("open_connection needs a client session")

@@ -45,8 +45,11 @@ class DisconnectReason(Enum):
 class StateChange:
     """One transition, as delivered to state listeners."""
 
+    #: The state the link is in now.
     state: ConnectionState
+    #: Why the connection ended or could not be made (``None`` when nothing went wrong).
     reason: DisconnectReason | None = None
+    #: The error behind ``reason``, when there was one.
     error: TuyaError | None = None
     #: Seconds until the supervisor's next attempt, when it is backing off.
     retry_in: float | None = None

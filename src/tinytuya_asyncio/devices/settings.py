@@ -103,6 +103,7 @@ class TinytuyaSettings:
             self._link.timeout = s
 
     def set_dpsUsed(self, dps_to_request: dict[str, Any]) -> None:
+        """Replace the DP list a device22 status query names (tinytuya's name and argument)."""
         self.dps_to_request = dps_to_request
 
     def add_dps_to_request(self, dp_indicies: int | Iterable[int | str]) -> None:
@@ -113,6 +114,8 @@ class TinytuyaSettings:
             self.dps_to_request.update({str(index): None for index in dp_indicies})
 
     def set_retry(self, retry: bool) -> None:
+        """``False``: a control returns at the device's empty ack instead of waiting for the
+        STATUS that reports it (tinytuya's ``retry``)."""
         self.retry = retry
 
     def set_sendWait(self, s: float | None) -> None:

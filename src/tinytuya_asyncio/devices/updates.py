@@ -90,6 +90,7 @@ class UpdateStream:
         self.close()
 
     async def aclose(self) -> None:
+        """:meth:`close`, awaitable (for ``contextlib.aclosing`` and async generators' habits)."""
         self.close()
 
     def close(self) -> None:
@@ -102,6 +103,7 @@ class UpdateStream:
 
     @property
     def pending(self) -> int:
+        """Updates queued and not yet read."""
         return len(self._queue)
 
     def _put(self, update: DeviceUpdate) -> None:

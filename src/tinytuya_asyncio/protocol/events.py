@@ -18,7 +18,8 @@ class MessageReceived:
 
 @dataclass(frozen=True, slots=True)
 class HandshakeRequested:
-    """Device role: a client sent its nonce; answer with :meth:`Session.answer_handshake`."""
+    """Device role: a client sent its nonce; answer with
+    :meth:`~tinytuya_asyncio.protocol.session.Session.answer_handshake`."""
 
     client_nonce: bytes
     seqno: int
@@ -26,7 +27,8 @@ class HandshakeRequested:
 
 @dataclass(frozen=True, slots=True)
 class HandshakeResponded:
-    """Client role: the device proved the key; send :meth:`Session.finish_handshake`."""
+    """Client role: the device proved the key; send
+    :meth:`~tinytuya_asyncio.protocol.session.Session.finish_handshake`."""
 
 
 @dataclass(frozen=True, slots=True)

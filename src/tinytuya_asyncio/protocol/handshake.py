@@ -126,6 +126,7 @@ class Handshake:
         self.role = role
         self.spec = spec
         self.state = HandshakeState.IDLE
+        #: The negotiated session key, once derived (``None`` until then).
         self.session_key: bytes | None = None
         self._local_key = local_key
         # The local key's cipher (the caller's, when it keeps one): ECB or GCM and HMAC.

@@ -24,13 +24,17 @@ class DevicesFileError(LocalProtocolError):
 class KnownDevice:
     """One entry of a devices file. The key never appears in the repr."""
 
+    #: The device id.
     id: str
+    #: Its name in the file (``""`` when it has none).
     name: str = ""
+    #: Its local key (never in the repr).
     key: str = field(default="", repr=False)
     #: Where it was last seen (``last_ip``, else ``ip``); ``""`` when the file does not say.
     ip: str = ""
     #: ``""`` when the file does not say.
     version: str = ""
+    #: Its TCP port, when the file gives one (the simulator's files do).
     port: int | None = None
     #: A gateway child (``sub``, or a ``parent``): no IP or key of its own.
     sub: bool = False
@@ -39,6 +43,8 @@ class KnownDevice:
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> KnownDevice:
+        """One device from one entry of tinytuya's devices.json."""
+
         def text(name: str) -> str:
             value = entry.get(name)
             return str(value).strip() if value not in (None, "") else ""
@@ -79,12 +85,15 @@ class DeviceDirectory:
 
     @classmethod
     def from_entries(cls, entries: Iterable[Mapping[str, Any]]) -> DeviceDirectory:
+        """A directory of the entries that are objects (anything else is skipped)."""
         return cls(KnownDevice.from_entry(e) for e in entries if isinstance(e, Mapping))
 
     def by_id(self, dev_id: str) -> KnownDevice | None:
+        """The entry with id ``dev_id``, or ``None``."""
         return self._by_id.get(dev_id)
 
     def by_name(self, name: str) -> KnownDevice | None:
+        """The first entry named ``name`` (case and surrounding spaces ignored), or ``None``."""
         wanted = name.strip().casefold()
         return next((e for e in self.entries if e.name.casefold() == wanted), None)
 

@@ -18,7 +18,9 @@ _NARROWED: Final = 24
 class ProbeTarget:
     """Where REQ_DEVINFO probes go (``broadcast``) and the address they ask answers at (``ip``)."""
 
+    #: The address the probe is sent to.
     broadcast: str
+    #: The address devices are asked to answer at.
     ip: str
 
 

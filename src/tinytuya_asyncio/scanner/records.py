@@ -36,14 +36,19 @@ class DiscoveredDevice:
 
     #: The device id (``gwId``); ``""`` for a device found by TCP whose key is not known.
     id: str
+    #: The address the device was heard from or answered at.
     ip: str
     #: Protocol version as text (``"3.3"``); ``""`` when it could not be told.
     version: str
+    #: How it was found.
     source: Source
+    #: The ``productKey`` it announced (``None`` when found by TCP).
     product_key: str | None = None
+    #: Its TCP port.
     port: int = tuya.TCPPORT
     #: From the devices file, when the device is in it.
     name: str | None = None
+    #: Its local key, from the devices file (never in the repr).
     key: str | None = field(default=None, repr=False)
 
     @property

@@ -34,10 +34,13 @@ _PROBE_INTERVAL: Final = 6.0
 class ResolverConfig:
     """Where look-ups listen and probe (tinytuya's ports; probes to every interface)."""
 
+    #: Where to listen for announcements.
     listen: ListenConfig = field(default_factory=ListenConfig)
     #: None: each interface's broadcast address; ``()``: no probes.
     probe_targets: tuple[ProbeTarget, ...] | None = None
+    #: Port the REQ_DEVINFO probes are sent to.
     probe_port: int = tuya.UDPPORTAPP
+    #: Seconds between probes while a look-up waits.
     probe_interval: float = _PROBE_INTERVAL
 
 
@@ -73,6 +76,7 @@ class AddressResolver:
 
     @classmethod
     def for_loop(cls, config: ResolverConfig | None = None) -> AddressResolver:
+        """The running loop's resolver for ``config`` (default: the process default config)."""
         config = config or (_default_config[0] if _default_config else ResolverConfig())
         per_loop = _resolvers.setdefault(asyncio.get_running_loop(), {})
         resolver = per_loop.get(config)
@@ -82,6 +86,7 @@ class AddressResolver:
 
     @property
     def listening(self) -> bool:
+        """True while the resolver's listener is open (only while a look-up waits)."""
         return self._listener is not None
 
     def forget(self, dev_id: str) -> None:

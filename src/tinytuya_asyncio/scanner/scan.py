@@ -54,6 +54,7 @@ _END: Final = object()
 class ScanStats:
     """What one scanner saw."""
 
+    #: Datagrams received, whether they decoded or not.
     datagrams: int = 0
     #: Announcements of a device already reported at the same address.
     duplicates: int = 0
@@ -61,7 +62,9 @@ class ScanStats:
     dropped: Counter[str] = field(default_factory=Counter)
     #: Datagrams that decoded but named no device.
     invalid: int = 0
+    #: REQ_DEVINFO probes sent (one per target per round).
     probes_sent: int = 0
+    #: Addresses the TCP sweeps connected to (not those skipped: held or already announced).
     addresses_probed: int = 0
     #: Records not delivered because nobody read them (the queue was full).
     overflow: int = 0
@@ -71,9 +74,13 @@ class ScanStats:
 class Sweep:
     """One TCP sweep of a list of addresses, run by the scanner's workers."""
 
+    #: Addresses in the sweep.
     total: int
+    #: Resolves when every address has been tried (cancelled with the scanner).
     done: asyncio.Future[None]
+    #: Addresses tried so far.
     completed: int = 0
+    #: Devices the sweep reported (identified, unidentified or held).
     found: int = 0
 
 

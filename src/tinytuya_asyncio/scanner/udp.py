@@ -36,9 +36,13 @@ _GCM_IV_LEN = 12
 class ListenConfig:
     """Where to listen: each port at each bind address (``""``: every interface)."""
 
+    #: Addresses to bind each port at.
     bind: tuple[str, ...] = ("",)
+    #: 3.1 announcements (clear JSON).
     plain_port: int = tuya.UDPPORT
+    #: 3.2 to 3.5 announcements (encrypted).
     encrypted_port: int = tuya.UDPPORTS
+    #: Answers to the REQ_DEVINFO probe.
     app_port: int = tuya.UDPPORTAPP
 
     def __post_init__(self) -> None:
@@ -50,6 +54,7 @@ class ListenConfig:
 
     @property
     def ports(self) -> tuple[int, ...]:
+        """The distinct ports to listen on."""
         return tuple(dict.fromkeys((self.plain_port, self.encrypted_port, self.app_port)))
 
 
@@ -209,6 +214,7 @@ class DiscoveryListener:
 
     @property
     def is_open(self) -> bool:
+        """True while at least one socket is open."""
         return bool(self._sockets)
 
     def subscribe(

@@ -84,6 +84,7 @@ class SimulatedDevice:
 
     @property
     def dev_id(self) -> str:
+        """The device id."""
         return self.state.dev_id
 
     @property
@@ -93,18 +94,22 @@ class SimulatedDevice:
 
     @property
     def version(self) -> str:
+        """The protocol version as text (``"3.4"``)."""
         return self.state.version
 
     @property
     def device22(self) -> bool:
+        """True when it behaves as device22 firmware (status queries must name their DPs)."""
         return self.state.device22
 
     @property
     def product_key(self) -> str:
+        """The ``productKey`` it announces."""
         return self.state.product_key
 
     @property
     def name(self) -> str:
+        """Its name in a devices file."""
         return self.state.name
 
     @property
@@ -114,6 +119,7 @@ class SimulatedDevice:
 
     @property
     def policy(self) -> ConnectionPolicy:
+        """What it does with a second client (see :class:`ConnectionPolicy`); settable."""
         return self._server.policy
 
     @policy.setter
@@ -122,6 +128,7 @@ class SimulatedDevice:
 
     @property
     def push_on_control(self) -> bool:
+        """Push a STATUS with the changed DPs after each control, as firmware does; settable."""
         return self._server.push_on_control
 
     @push_on_control.setter
@@ -142,6 +149,7 @@ class SimulatedDevice:
 
     @property
     def is_serving(self) -> bool:
+        """True while it listens."""
         return self._server.serving
 
     @property

@@ -102,7 +102,9 @@ class DiscoveryConfig:
 
     #: Where announcements go: the loopback broadcast address, or one loopback address.
     address: str = LOOPBACK_BROADCAST
+    #: Port 3.1 devices announce to.
     plain_port: int = tuya.UDPPORT
+    #: Port 3.2 to 3.5 devices announce to.
     encrypted_port: int = tuya.UDPPORTS
     #: Port 3.5 devices listen on for REQ_DEVINFO probes (0 = a free port; None = no listener).
     probe_port: int | None = tuya.UDPPORTAPP
@@ -177,6 +179,7 @@ class Discovery:
         return self._probe_port
 
     async def start(self) -> None:
+        """Open the probe listeners and start announcing (unless ``config.announce`` is off)."""
         self._running = True
         config = self.config
         if config.probe_port is not None and config.probe_broadcast is not None:

@@ -27,6 +27,7 @@ class Faults:
     close_mid_frame: bool = False
     #: Write ``garbage_size`` random bytes before every outgoing frame.
     garbage: bool = False
+    #: Bytes of garbage for ``garbage``.
     garbage_size: int = 16
     #: Flip a bit in the CRC32 / HMAC / GCM tag of every outgoing frame.
     corrupt_integrity: bool = False

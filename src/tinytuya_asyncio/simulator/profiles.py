@@ -24,6 +24,7 @@ COVER_RESTING: Final[Mapping[int, Any]] = {
     8: "STOP",
 }
 
+#: Profile name -> the data points a device of that kind reports (see the module docstring).
 PROFILES: Final[Mapping[str, Mapping[str, Any]]] = {
     # A plug with energy metering: switch, countdown, current (mA), power (W/10), voltage (V/10).
     "plug": {"1": False, "9": 0, "18": 0, "19": 0, "20": 2300},

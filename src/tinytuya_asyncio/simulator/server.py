@@ -52,7 +52,9 @@ class DeviceServer:
         self._ready: set[DeviceConnection] = set()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._request_waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        #: The address listened on, once started.
         self.host: str | None = None
+        #: The TCP port listened on, once started.
         self.port: int | None = None
 
     # -- ConnectionHost --------------------------------------------------------------------
