@@ -14,6 +14,8 @@ request is answered by what arrives while it is pending, by command and gateway 
 
 Everything else is a push. A request is ready when it has an answer, or (rule ``ACK``, or
 ``stop_at_ack``, tinytuya's ``retry=False``) once it is acked.
+
+See docs/PROTOCOL.md#pairing-a-reply-with-its-request.
 """
 
 from __future__ import annotations

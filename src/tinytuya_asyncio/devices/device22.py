@@ -5,6 +5,8 @@ unvalid": it wants the data points named (``dev_type="device22"``, a CONTROL_NEW
 ``{"1": null, ...}``). tinytuya switches to that style on the first refusal and resends;
 and since such a device only reports what it is asked for, it probes DP ranges to learn
 which it has.
+
+See docs/PROTOCOL.md#device22.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ discovery datagrams.
 
 Nothing here touches a socket, an event loop, a clock or a random source; both the asyncio
 client and the simulator drive it, in the client and device roles respectively.
+
+See docs/PROTOCOL.md#the-tuya-lan-protocol-31-to-35.
 """
 
 from __future__ import annotations

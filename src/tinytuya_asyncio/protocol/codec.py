@@ -9,6 +9,8 @@ or GCM tag that does not verify raises :class:`IntegrityError` (the stream or se
 broken). A body that verifies but does not decrypt (a wrong local key on 3.1 to 3.3,
 where the checksum is not keyed) comes back as a message marked ``undecryptable``, so the
 caller can answer the request it belongs to instead of tearing the connection down.
+
+See docs/PROTOCOL.md#frames, docs/PROTOCOL.md#payloads-by-version.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ under that key (each call passes whole blocks). Measured on the benchmark machin
 per ECB encryption through ``AESCipher``, 0.4 µs with a kept context. The byte-for-byte
 equivalence with tinytuya's helpers is pinned by ``tests/protocol/test_vectors.py`` and
 ``tests/protocol/test_differential.py``.
+
+See docs/PROTOCOL.md#payloads-by-version.
 """
 
 from __future__ import annotations

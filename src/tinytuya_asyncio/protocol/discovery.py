@@ -1,6 +1,6 @@
 """UDP discovery datagrams, both ways, without I/O: what devices announce and what apps probe.
 
-Formats (PROTOCOL-NOTES section 7; all of them decode with ``tinytuya.decrypt_udp``):
+Formats (docs/PROTOCOL.md#discovery-datagrams; all of them decode with ``tinytuya.decrypt_udp``):
 
 * 3.1 announces a 55AA frame (cmd UDP_NEW) with a zero return code and the JSON in clear,
   to the plain port (6666).

@@ -1,4 +1,7 @@
-"""Pure functions over data-point (DPS) dicts: merging replies and finding what changed."""
+"""Pure functions over data-point (DPS) dicts: merging replies and finding what changed.
+
+See docs/PROTOCOL.md#pushes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""What a :class:`~tinytuya_asyncio.protocol.session.Session` reports after receiving bytes."""
+"""What a :class:`~tinytuya_asyncio.protocol.session.Session` reports after receiving bytes.
+
+See docs/PROTOCOL.md#reading-a-stream.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ are discarded and counted: a stream that lost sync finds the next prefix again. 
 field above the cap, or too small to hold the frame's tail, is refused before anything is
 allocated for it, and a frame whose suffix is wrong is treated as garbage too. The buffer
 therefore never holds more than one frame under the cap plus three bytes of a prefix.
+
+See docs/PROTOCOL.md#frames.
 """
 
 from __future__ import annotations

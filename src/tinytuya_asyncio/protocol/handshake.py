@@ -22,6 +22,8 @@ Rules: each role moves only along :data:`TRANSITIONS`; anything else is a protoc
 the session when the peer caused it). A proof that does not verify is
 :class:`InvalidKeyError`, which callers report as "check device key or version". Nonces are
 arguments: this module has no randomness, so the caller must pass fresh random bytes.
+
+See docs/PROTOCOL.md#the-session-key-handshake-34-and-35.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ command id a request really uses (3.4 sends DP_QUERY as DP_QUERY_NEW, device22 s
 CONTROL_NEW) and which fields its body has. We resolve the layers in tinytuya's order and
 fill the fields the way its ``generate_payload`` does, so both libraries send the same JSON.
 The clock is an argument (``t``), as everywhere in this package's protocol core.
+
+See docs/PROTOCOL.md#connections-and-commands, docs/PROTOCOL.md#device22.
 """
 
 from __future__ import annotations

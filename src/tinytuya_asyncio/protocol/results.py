@@ -5,6 +5,8 @@ The sync ``XenonDevice._decode_payload`` turns a body into a dict: the parsed JS
 compare between the two libraries must match, so this module reproduces that contract on
 top of our codec's output. One deliberate simplification: JSON that is not an object
 (a bare number, list or string) is reported as ``ERR_PAYLOAD`` instead of being returned.
+
+See docs/PROTOCOL.md#pushes.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ nonces and IVs it needs.
 Receiving works like h11: :meth:`Session.receive_data` buffers, :meth:`Session.next_event`
 decodes one frame at a time, so the events before a bad frame are delivered before its
 :class:`RemoteProtocolError` is raised.
+
+See docs/PROTOCOL.md#sequence-numbers, docs/PROTOCOL.md#the-session-key-handshake-34-and-35.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""What differs between protocol versions 3.1 to 3.5, as data."""
+"""What differs between protocol versions 3.1 to 3.5, as data.
+
+See docs/PROTOCOL.md#payloads-by-version.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """The addresses this process holds a device connection to, so that a scan never opens a second.
 
 Devices accept one client; a second connection from the same host can wedge 3.4 firmware
-(PROTOCOL-NOTES section 6). The connection layer records each address while it holds a
-connection there; the scanner reports a held address instead of connecting to it. The
-registry is process-wide (several event loops in several threads share one network).
+(docs/PROTOCOL.md#firmware-quirks-and-what-the-library-does-about-them). The connection
+layer records each address while it holds a connection there; the scanner reports a held
+address instead of connecting to it. The registry is process-wide (several event loops in
+several threads share one network).
 """
 
 from __future__ import annotations

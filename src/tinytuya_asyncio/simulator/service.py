@@ -8,7 +8,7 @@ closes the connection (and is counted), it never escapes as an exception.
 
 Sequence numbers: up to 3.4 a reply echoes its request's seqno and a push carries 0;
 3.5 numbers every frame it sends (handshake answers, replies, pushes) from one counter
-per device, kept across reconnects (PROTOCOL-NOTES section 5: a global device counter).
+per device, kept across reconnects (docs/PROTOCOL.md#sequence-numbers: a global device counter).
 
 Outgoing frames pass through a small outbox so that ``reply_delay`` holds them in order on
 one ``loop.call_at`` timer per connection instead of a task; idle detection is another
