@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install demo test lint typecheck unit bench bench-poll bench-persistent bench-memory bench-scan profile fuzz simulator soak clean
+.PHONY: install demo test lint typecheck docs unit bench bench-poll bench-persistent bench-memory bench-scan profile fuzz simulator soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,10 +30,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The guides, PROTOCOL.md and the API reference, built strictly: any warning, broken reference
+# or public name without a docstring fails it (-E: docstrings are re-read every time).
+docs: $(STAMP)
+	$(BIN)/sphinx-build -b html -n -W --keep-going -E -q docs build/docs
+
 unit: $(STAMP)
 	$(BIN)/python -X dev -m pytest -n auto --cov --cov-report=term
 
-test: lint typecheck unit
+test: lint typecheck docs unit
 
 # Everything docs/BENCHMARKS.md reports, one benchmark at a time (about 15 minutes).
 bench: bench-poll bench-persistent bench-memory
