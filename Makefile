@@ -27,8 +27,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The package, the tests, the examples, then every python block of the README and the docs.
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/python -m tests.doc_blocks build/doc-blocks
+	$(BIN)/mypy build/doc-blocks
 
 # The guides, PROTOCOL.md and the API reference, built strictly: any warning, broken reference
 # or public name without a docstring fails it (-E: docstrings are re-read every time).

@@ -1,7 +1,9 @@
 """The README and the docs stay true: their code runs or type-checks, their links resolve.
 
 How a code block is tested depends on an HTML comment on the line just above its fence
-(invisible on GitHub and in the built docs):
+(invisible on GitHub and in the built docs). Type-checking is ``make typecheck``'s part:
+it runs mypy over the modules :mod:`tests.doc_blocks` writes, one per block, one run after
+the suite's own instead of a mypy process competing with the timing-sensitive tests here.
 
 - no comment: a ``python`` block is compiled and type-checked with mypy (strict), as the
   body of an ``async def`` (so ``await`` may stand at the top level), after
@@ -28,64 +30,13 @@ import importlib
 import re
 import subprocess
 import sys
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-import tinytuya_asyncio
+from tests.doc_blocks import BLOCKS, DOCS, PAGES, PYTEST, PYTHON, ROOT, RUN, Block, as_module, module_name
 from tinytuya_asyncio.cli.app import build_parser
 from tinytuya_asyncio.simulator.__main__ import build_parser as build_simulator_parser
-
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", ROOT / "ASYNC.md", ROOT / "CHANGELOG.md", *sorted(DOCS.rglob("*.md"))]
-
-_FENCE = re.compile(
-    r"(?:^<!-- test: (?P<marker>[^>]*?) -->\n)?^```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^```[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
-
-
-@dataclass(frozen=True)
-class Block:
-    page: Path
-    line: int
-    lang: str
-    marker: str
-    body: str
-
-    @property
-    def where(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
-
-    @property
-    def runs(self) -> bool:
-        return self.marker == "run"
-
-    @property
-    def whole_module(self) -> bool:
-        return self.marker in ("run", "pytest")
-
-    def given(self) -> str:
-        """The parameters a ``given`` marker declares (``dev: DeviceAsync, n: int``)."""
-        return self.marker.removeprefix("given ").strip() if self.marker.startswith("given ") else ""
-
-
-def _blocks(page: Path) -> list[Block]:
-    text = page.read_text()
-    blocks = []
-    for match in _FENCE.finditer(text):
-        line = text.count("\n", 0, match.start("lang")) + 1
-        blocks.append(Block(page, line, match["lang"], (match["marker"] or "").strip(), match["body"]))
-    return blocks
-
-
-BLOCKS = [block for page in PAGES for block in _blocks(page)]
-PYTHON = [b for b in BLOCKS if b.lang == "python"]
-RUN = [b for b in PYTHON if b.runs]
-PYTEST = [b for b in PYTHON if b.marker == "pytest"]
 
 
 def _known_markers(block: Block) -> bool:
@@ -107,6 +58,12 @@ def test_every_marker_is_known_and_every_page_is_read() -> None:
 @pytest.mark.parametrize("block", PYTHON, ids=lambda b: b.where)
 def test_python_blocks_compile(block: Block) -> None:
     compile(block.body, block.where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    # ...and so does the module make typecheck gives mypy for it.
+    compile(as_module(block), module_name(block), "exec")
+
+
+def test_every_block_has_a_module_of_its_own() -> None:
+    assert len({module_name(b) for b in PYTHON}) == len(PYTHON)
 
 
 def _expected_output(block: Block) -> list[str]:
@@ -169,66 +126,6 @@ def test_test_modules_pass(block: Block, tmp_path: Path) -> None:
     tests = len(re.findall(r"^async def test_|^def test_", block.body, flags=re.MULTILINE))
     assert result.returncode == 0, f"{block.where}:\n{result.stdout}{result.stderr}"
     assert f"{tests} passed" in result.stdout, result.stdout
-
-
-def _as_module(block: Block) -> str:
-    """The block as a module mypy can check: a coroutine's body, after the package's names."""
-    exported = ", ".join(n for n in tinytuya_asyncio.__all__ if not n.startswith("__"))
-    if block.whole_module:
-        body = block.body
-    else:
-        body = (
-            f"async def _block({block.given()}) -> None:\n"
-            + textwrap.indent(block.body, "    ")
-            + "\n    return None\n"
-        )
-    header = (
-        # Whole programs run in the suite; checking them strictly would ask for a None check
-        # after every request (results are ``dict | None``), noise in an example.
-        ("# mypy: strict-optional=False\n" if block.whole_module else "")
-        + "from __future__ import annotations\n"
-        "import asyncio\n"
-        "from typing import Any\n"
-        f"from tinytuya_asyncio import {exported}\n"
-    )
-    return f"# {block.where}\n" + header + body
-
-
-def test_python_blocks_type_check(tmp_path: Path) -> None:
-    files = []
-    for number, block in enumerate(PYTHON):
-        path = tmp_path / f"block_{number:03d}.py"
-        path.write_text(_as_module(block))
-        files.append(str(path))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(ROOT / ".mypy_cache"),
-            "--no-error-summary",
-            "--disable-error-code=unused-ignore",
-            *files,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    # Name each error by the page and line of its block.
-    errors = []
-    for line in result.stdout.splitlines():
-        found = re.match(r".*block_(\d+)\.py:(\d+): (.*)", line)
-        if found:
-            errors.append(f"{PYTHON[int(found[1])].where} (+{int(found[2]) - 5}): {found[3]}")
-        elif line.strip():
-            errors.append(line)
-    assert not errors, "\n".join(errors)
-    assert result.returncode == 0, result.stderr
 
 
 # -- shell blocks ---------------------------------------------------------------------------
@@ -296,7 +193,7 @@ def _documented_objects() -> list[object]:
     names = []
     for page in sorted((DOCS / "reference").glob("*.md")):
         names += re.findall(r"^\.\. auto\w+:: ([\w.]+)", page.read_text(), flags=re.MULTILINE)
-    objects = []
+    objects: list[object] = []
     for name in names:
         module_name, _, attribute = name.rpartition(".")
         try:
