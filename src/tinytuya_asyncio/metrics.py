@@ -5,14 +5,14 @@ Attach a sink to see what the library does: ``set_default_sink(sink)`` for every
 synchronously on the event loop, so it must be quick and must not raise (exceptions are
 logged and swallowed). With no sink attached, reporting costs one attribute lookup.
 
-Event names (``data`` keys in brackets):
+Event names (``data`` keys in brackets; docs/guides/metrics-and-logs.md says when each is sent):
 
-- ``connect`` [device, duration, attempt] / ``connect_failed`` [device, error, attempt]
-- ``handshake`` [device, duration] / ``handshake_failed`` [device, error]
+- ``connect`` [device, duration] / ``connect_failed`` [device, error, attempt]
+- ``handshake`` [device, duration] (a failed one ends in ``connect_failed``)
 - ``request`` [device, cmd, duration] / ``request_failed`` [device, cmd, error]
 - ``retry`` [device, cmd, attempt]
-- ``push`` [device, cid] / ``update_dropped`` [device, dropped]
-- ``heartbeat`` [device] / ``disconnect`` [device, reason] / ``reconnect_scheduled`` [device, delay]
+- ``push`` [device, cid] / ``update_dropped`` [device, dropped, source]
+- ``heartbeat`` [device] / ``disconnect`` [device, reason] / ``reconnect_scheduled`` [device, delay, reason]
 - ``bytes_discarded`` [device, count]
 """
 
