@@ -220,14 +220,17 @@ class XenonDeviceAsync(TinytuyaSettings):
 
     @property
     def version_str(self) -> str:
+        """The version as tinytuya spells it, for example ``"v3.4"``."""
         return "v" + self._spec.text
 
     @property
     def version_bytes(self) -> bytes:
+        """The version as it appears on the wire, for example ``b"3.4"``."""
         return self._spec.version_bytes
 
     @property
     def version_header(self) -> bytes:
+        """The 15-byte version header some frames carry (the version bytes and 12 NULs)."""
         return self._spec.header
 
     @property
