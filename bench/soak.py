@@ -20,6 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import itertools
 import os
 import random
@@ -118,15 +121,26 @@ class Report:
     lost: int = 0
     twice: int = 0
     final_failures: int = 0
-    rss: list[tuple[float, int]] = field(default_factory=list)
+    #: (seconds into the run, resident bytes as found, resident bytes once the allocator has
+    #: handed back what it holds free).
+    rss: list[tuple[float, int, int]] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
 
     @property
     def rss_growth(self) -> float:
+        """Growth of the memory the process holds (trimmed RSS) from the warm-up to the end."""
+        return self._growth(2)
+
+    @property
+    def raw_rss_growth(self) -> float:
+        """The same, as RSS reads before the allocator hands free memory back."""
+        return self._growth(1)
+
+    def _growth(self, column: int) -> float:
         if len(self.rss) < 2:
             return 0.0
-        warm = self.rss[0][1]
-        return (self.rss[-1][1] - warm) / warm
+        warm = self.rss[0][column]
+        return (self.rss[-1][column] - warm) / warm
 
     def problems(self) -> list[str]:
         found = []
@@ -152,11 +166,12 @@ class Report:
         p50 = statistics.median(recoveries) if recoveries else 0.0
         p99 = recoveries[int(len(recoveries) * 0.99)] if recoveries else 0.0
         faults = ", ".join(f"{name} {n}" for name, n in sorted(self.faults.items()))
-        rss = (
-            f"{self.rss[0][1] / 2**20:.1f} / {self.rss[-1][1] / 2**20:.1f} MiB ({self.rss_growth:+.1%})"
-            if self.rss
-            else "not sampled"
-        )
+        if self.rss:
+            (_, raw_warm, warm), (_, raw_end, end) = self.rss[0], self.rss[-1]
+            rss = f"{warm / 2**20:.1f} / {end / 2**20:.1f} MiB ({self.rss_growth:+.1%})"
+            raw = f"{raw_warm / 2**20:.1f} / {raw_end / 2**20:.1f} MiB ({self.raw_rss_growth:+.1%})"
+        else:
+            rss = raw = "not sampled"
         rows = [
             ("devices", f"{self.devices} (persistent, mixed 3.1-3.5)"),
             ("run", f"{self.seconds:.0f} s"),
@@ -173,6 +188,7 @@ class Report:
             ("devices not recovered in time", str(self.unrecovered)),
             ("final status failures", str(self.final_failures)),
             ("resident memory after warm-up / at the end", rss),
+            ("the same before the allocator hands free memory back", raw),
             ("leaks after close", "none" if not self.leaks else "; ".join(self.leaks)),
         ]
         return "\n".join(["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)])
@@ -181,6 +197,24 @@ class Report:
 def _rss() -> int:
     with open("/proc/self/statm", encoding="ascii") as statm:
         return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def _trim() -> None:
+    """Collect garbage and have glibc hand free heap memory back to the system.
+
+    Without it, RSS also counts memory freed long ago that glibc keeps for reuse (the churn
+    of thousands of reconnects, each with its cipher contexts, leaves its heap fragmented): a
+    ten-minute run read +6.7 % that way while the memory in use grew 1.1 %.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+def _rss_sample() -> tuple[int, int]:
+    raw = _rss()
+    _trim()
+    return raw, _rss()
 
 
 def _open_sockets() -> int:
@@ -248,7 +282,7 @@ class Soak:
                 await self._heal(now)
                 self._workload()
                 if now >= next_sample:
-                    self.report.rss.append((now - started, _rss()))
+                    self.report.rss.append((now - started, *_rss_sample()))
                     next_sample = now + 5.0
                 await asyncio.sleep(0.1)
             await self._heal(loop.time(), force=True)
