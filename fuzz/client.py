@@ -199,7 +199,9 @@ class ClientRig:
         def on_push(answer: Answer) -> None:
             tally.outcomes["pushes delivered"] += 1
             self.device._on_push(answer)  # the handler the device gives its link
-            self._check_cached(self._target(answer.result, self.device), answer.result, tally, case)
+            target = self._push_target(answer.result)
+            if target is not None:
+                self._check_cached(target, answer.result, tally, case)
 
         connection, transport = open_connection(
             self._session(state), on_push=on_push, on_lost=lambda _c, error, exp: lost.append((error, exp))
@@ -265,6 +267,16 @@ class ClientRig:
         if self.child is not None and result_cid(result) == CHILD_CID:
             return self.child
         return default
+
+    def _push_target(self, result: dict[str, Any]) -> DeviceAsync | None:
+        """Whose cache a push goes to; ``None`` for a gateway's push about a sub-device it has
+        no child object for, which is kept out of every cache by design."""
+        if self.child is None:
+            return self.device
+        cid = result_cid(result)
+        if cid is None:
+            return self.device
+        return self.child if cid == CHILD_CID else None
 
     @staticmethod
     def _check_cached(target: DeviceAsync, result: dict[str, Any], tally: Tally, case: Case) -> None:
