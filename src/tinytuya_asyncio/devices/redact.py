@@ -1,8 +1,7 @@
-"""Device ids as logs may show them."""
+"""Device ids as logs may show them (the function lives with the log formatting, in metrics)."""
 
 from __future__ import annotations
 
+from tinytuya_asyncio.metrics.redact import redact_id
 
-def redact_id(dev_id: str) -> str:
-    """A device id shortened for logs (ids are credentials for the cloud API)."""
-    return dev_id if len(dev_id) <= 8 else f"{dev_id[:4]}…{dev_id[-4:]}"
+__all__ = ["redact_id"]
