@@ -101,10 +101,16 @@ class TuyaTimeoutError(TuyaError, TimeoutError):
     err_code = tuya.ERR_TIMEOUT
 
 
+class DeviceBusyError(TuyaTimeoutError):
+    """Too many requests already wait for the device (its ``max_waiting``), and no place came
+    free within the deadline: the request was never queued. Reported as tinytuya's 902."""
+
+
 __all__ = [
     "ConnectError",
     "ConnectionClosedError",
     "DatagramError",
+    "DeviceBusyError",
     "DeviceNotFoundError",
     "DeviceOfflineError",
     "FrameError",

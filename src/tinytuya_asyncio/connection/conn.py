@@ -31,6 +31,7 @@ from tinytuya_asyncio.exceptions import (
     ConnectionClosedError,
     DeviceOfflineError,
     HandshakeTimeoutError,
+    LocalProtocolError,
     RemoteProtocolError,
     TuyaError,
     TuyaTimeoutError,
@@ -38,6 +39,7 @@ from tinytuya_asyncio.exceptions import (
 from tinytuya_asyncio.metrics import Reporter
 from tinytuya_asyncio.protocol.codec import Message, Role
 from tinytuya_asyncio.protocol.events import BytesDiscarded, HandshakeResponded, MessageReceived
+from tinytuya_asyncio.protocol.frames import command_of_frame
 from tinytuya_asyncio.protocol.results import decode_result
 from tinytuya_asyncio.protocol.session import Session
 from tinytuya_asyncio.protocol.versions import VersionSpec
@@ -167,26 +169,37 @@ class TuyaConnection(asyncio.BufferedProtocol):
             self._heartbeat_deadline.cancel()
             self._heartbeat_deadline = None
         session = self._session
+        frames = 0
         try:
             session.receive_data(data)
             while (event := session.next_event()) is not None:
                 if type(event) is MessageReceived:
+                    frames += 1
                     self._on_message(event.message)
                 elif type(event) is HandshakeResponded:
+                    frames += 1
                     self._finish_handshake()
                 elif type(event) is BytesDiscarded:
                     _LOGGER.debug("%s: discarded %d bytes looking for a frame", self._name, event.count)
                     self._report("bytes_discarded", count=event.count)
         except RemoteProtocolError as exc:
+            self._report_read(data, frames)
             self._fatal(exc)
             return
         except Exception as exc:  # a defect of ours on hostile bytes: still one funnel, never the loop's
             _LOGGER.exception("%s: could not process what the device sent", self._name)
+            self._report_read(data, frames)
             self._fatal(RemoteProtocolError(f"{self._name}: could not process a frame: {exc!r}"))
             return
+        if self._report.enabled:  # the one check a read pays when nobody listens
+            self._report("receive", bytes=len(data), frames=frames, data=data)
         pending = self._pending
         if pending is not None and pending.ready():
             self._resolve(pending.reply())
+
+    def _report_read(self, data: memoryview, frames: int) -> None:
+        if self._report.enabled:
+            self._report("receive", bytes=len(data), frames=frames, data=data)
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -207,28 +220,44 @@ class TuyaConnection(asyncio.BufferedProtocol):
         timed = self._report.enabled
         started = time.perf_counter() if timed else 0.0
         waiter = self._handshake_waiter = self._loop.create_future()
-        self._write(self._session.start_handshake(os.urandom(_NONCE_LEN), iv=self._iv()))
-        deadline = self._loop.call_at(self._loop.time() + timeout, self._handshake_expired)
+        frame = self._session.start_handshake(os.urandom(_NONCE_LEN), iv=self._iv())
+        self._write(frame)
+        if timed:
+            self._report("send", cmd=tuya.SESS_KEY_NEG_START, bytes=len(frame), frame=frame)
+        deadline = self._loop.call_at(self._loop.time() + timeout, self._handshake_expired, timeout)
         try:
             await waiter
         except ConnectionClosedError as exc:
             # Not proof of a wrong key: a device held by another client drops newcomers too.
-            raise ConnectionClosedError(
+            error = ConnectionClosedError(
                 f"{self._name}: the device closed the connection during session key negotiation "
                 "(another client may hold it, or the key or version is wrong)"
-            ) from exc
+            )
+            self._handshake_failed(error, started)
+            raise error from exc
+        except TuyaError as exc:
+            self._handshake_failed(exc, started)
+            raise
         finally:
             deadline.cancel()
             self._handshake_waiter = None
         if timed:
             self._report("handshake", duration=time.perf_counter() - started)
 
+    def _handshake_failed(self, error: TuyaError, started: float) -> None:
+        if self._report.enabled:
+            duration = time.perf_counter() - started if started else 0.0
+            self._report(
+                "handshake_failed", error=type(error).__name__, code=error.err_code, duration=duration
+            )
+
     def _flush_finish(self) -> None:
         if self._held_finish is not None and self._error is None:
             self._write(b"")
 
-    def _handshake_expired(self) -> None:
+    def _handshake_expired(self, timeout: float) -> None:
         if self._handshake_waiter is not None and not self._handshake_waiter.done():
+            self._report("timeout", cmd=tuya.SESS_KEY_NEG_START, timeout=timeout)
             self._fatal(
                 HandshakeTimeoutError(
                     f"{self._name}: no answer to session key negotiation (check the version and key)"
@@ -240,7 +269,9 @@ class TuyaConnection(asyncio.BufferedProtocol):
         # it makes goes out in the same write, which saves a system call (and a TCP segment)
         # per cold 3.4/3.5 request. The callback, queued after that task's wake-up, sends
         # FINISH alone when no request came.
-        self._held_finish = self._session.finish_handshake(iv=self._iv())
+        finish = self._held_finish = self._session.finish_handshake(iv=self._iv())
+        if self._report.enabled:
+            self._report("send", cmd=tuya.SESS_KEY_NEG_FINISH, bytes=len(finish), frame=finish)
         waiter = self._handshake_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -252,7 +283,10 @@ class TuyaConnection(asyncio.BufferedProtocol):
         """Write one command without waiting for anything."""
         if self._error is not None:
             raise self._error
-        self._write(self._session.send(cmd, payload, iv=self._iv()))
+        frame = self._session.send(cmd, payload, iv=self._iv())
+        self._write(frame)
+        if self._report.enabled:
+            self._report("send", cmd=cmd, bytes=len(frame), frame=frame)
         if self._debug:
             _LOGGER.debug("%s: sent cmd %#04x (%d bytes)", self._name, cmd, len(payload))
 
@@ -261,6 +295,8 @@ class TuyaConnection(asyncio.BufferedProtocol):
         if self._error is not None:
             raise self._error
         self._write(frame)
+        if self._report.enabled:
+            self._report("send", cmd=_command_of(frame), bytes=len(frame), frame=frame)
 
     def start_request(
         self,
@@ -332,6 +368,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
         elif pending.acked:  # the device took the command but reported nothing: tinytuya's None
             self._resolve(pending.reply())
         else:
+            self._report("timeout", cmd=pending.cmd, timeout=self._pending_timeout)
             self._fatal(
                 TuyaTimeoutError(
                     f"{self._name}: no reply to cmd {pending.cmd:#04x} within {self._pending_timeout:g} s"
@@ -387,6 +424,7 @@ class TuyaConnection(asyncio.BufferedProtocol):
 
     def _heartbeat_missed(self) -> None:
         self._heartbeat_deadline = None
+        self._report("timeout", cmd=tuya.HEART_BEAT, timeout=self._heartbeat_timeout)
         self._fatal(TuyaTimeoutError(f"{self._name}: no answer to heartbeat"))
 
     # -- plumbing --------------------------------------------------------------------------
@@ -435,6 +473,15 @@ class TuyaConnection(asyncio.BufferedProtocol):
         if not expected:
             _LOGGER.debug("%s: connection lost: %s", self._name, error)
         self._on_lost(self, error, expected)
+
+
+def _command_of(frame: bytes) -> int | None:
+    """The command of a raw frame, or ``None`` when it is not exactly one frame (raw bytes
+    sent as they are can be anything)."""
+    try:
+        return command_of_frame(frame)
+    except LocalProtocolError:
+        return None
 
 
 async def open_connection(
@@ -494,7 +541,7 @@ async def open_connection(
         slots.done()
     connection.peer = (host, port)
     if timed:
-        report("connect", duration=time.perf_counter() - started)
+        report("connect", host=host, port=port, duration=time.perf_counter() - started)
     if session.spec.needs_session_key:
         try:
             await connection.negotiate(timeout)

@@ -17,12 +17,22 @@ Three rules keep replies and connections straight:
   reconnect at once, state reason ``cancelled``), as python-kasa does.
 * Requests made while a persistent link backs off get a real, rate-limited attempt (see
   :mod:`.reconnect`) instead of the last error.
+
+Two limits protect devices from their callers, and callers from each other, whoever calls:
+
+* ``min_interval``: at least that many seconds between the starts of two commands to the
+  device (requests and nowait sends, retries included; not heartbeats or handshakes), since
+  firmware polled faster than about once a second can crash. A command waits its turn out.
+* ``max_waiting``: at most that many requests queue for the device. A caller finding the
+  queue full waits for a place for up to ``timeout`` seconds, then fails with
+  :class:`DeviceBusyError` (tinytuya's 902) without having queued (see :mod:`.turns`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Final
@@ -36,6 +46,7 @@ from tinytuya_asyncio.connection.turns import Turns
 from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
+    DeviceBusyError,
     InvalidKeyError,
     RemoteProtocolError,
     TuyaError,
@@ -74,6 +85,7 @@ class DeviceLink:
         "_device_cipher",
         "_epoch",
         "_last_change",
+        "_last_command",
         "_local_key",
         "_push_handler",
         "_reconnect",
@@ -87,6 +99,7 @@ class DeviceLink:
         "host",
         "make_heartbeat_payload",
         "max_payload",
+        "min_interval",
         "name",
         "persist",
         "port",
@@ -117,6 +130,8 @@ class DeviceLink:
         max_payload: int = DEFAULT_MAX_PAYLOAD,
         dev_id: str = "",
         resolve_host: Callable[[bool], Awaitable[str]] | None = None,
+        min_interval: float = 0.0,
+        max_waiting: int | None = None,
     ) -> None:
         self.name = name
         #: The device's id, for the process-wide record of held addresses (scanner/held.py).
@@ -139,7 +154,12 @@ class DeviceLink:
         self._local_key = local_key
         self._device_cipher: KeyedCipher | None = None
         self._report = report
-        self._turns = Turns()
+        if min_interval < 0:
+            raise ValueError("min_interval cannot be negative")
+        #: Seconds between the starts of two commands (0: no limit); see the module docstring.
+        self.min_interval = min_interval
+        self._last_command = -math.inf
+        self._turns = Turns(max_waiting)
         self._conn: TuyaConnection | None = None
         self._connect_failed = False
         self._last_change = _PLAIN_CHANGES[ConnectionState.DISCONNECTED]
@@ -169,6 +189,17 @@ class DeviceLink:
                 report=self._report,
             )
         return reconnect
+
+    @property
+    def max_waiting(self) -> int | None:
+        """Requests that may queue for the device (``None``: any number)."""
+        return self._turns.limit
+
+    @max_waiting.setter
+    def max_waiting(self, limit: int | None) -> None:
+        if limit is not None and limit < 0:
+            raise ValueError("max_waiting cannot be negative")
+        self._turns.limit = limit
 
     @property
     def reconnecting(self) -> bool:
@@ -226,8 +257,15 @@ class DeviceLink:
         else:
             change = StateChange(state, reason, error, retry_in)
         self._last_change = change
-        if reason is not None and state is not ConnectionState.CONNECTED:
-            self._report("disconnect", reason=reason.value)
+        if self._report.enabled:
+            self._report(
+                "state",
+                state=state.value,
+                previous=last.state.value,
+                reason=reason.value if reason is not None else None,
+                error=type(error).__name__ if error is not None else None,
+                retry_in=retry_in,
+            )
         for listener in self._state_listeners:
             try:
                 listener(change)
@@ -236,13 +274,53 @@ class DeviceLink:
 
     # -- requests ------------------------------------------------------------------------
 
-    async def _take_turn(self) -> None:
-        """Queue for the turn; requests that were queued when close() ran stop here."""
+    async def _take_turn(self, cmd: int | None = None) -> None:
+        """Queue for the turn (after take_now() failed); requests queued when close() ran stop here.
+
+        With ``max_waiting`` callers queued already, wait for a place up to the deadline.
+        """
         epoch = self._epoch
-        await self._turns.wait()
+        turns = self._turns
+        if turns.full():
+            await self._wait_for_place(cmd)
+        else:
+            await turns.wait()
         if epoch != self._epoch:
-            self._turns.done()
+            turns.done()
             raise ConnectionClosedError(f"{self.name}: link closed")
+
+    async def _wait_for_place(self, cmd: int | None) -> None:
+        """Backpressure: the queue is full; wait for a place until the deadline."""
+        turns = self._turns
+        timeout = self.timeout
+        self._report("queue_full", cmd=cmd, waiting=turns.waiting, timeout=timeout)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await turns.wait(timeout)
+        except TimeoutError:
+            self._report("request_rejected", cmd=cmd, waited=loop.time() - started)
+            raise DeviceBusyError(
+                f"{self.name}: device busy: {turns.limit} requests already waiting for it, "
+                f"no place for another within {timeout:g} s"
+            ) from None
+
+    async def _keep_interval(self, cmd: int | None, epoch: int) -> None:
+        """Rate limit: wait until ``min_interval`` has passed since the last command."""
+        loop = asyncio.get_running_loop()
+        delay = self._last_command + self.min_interval - loop.time()
+        if delay <= 0:
+            return
+        self._report("rate_limited", cmd=cmd, delay=delay)
+        while delay > 0:  # a timer may fire a hair early: the interval is a promise to the device
+            await asyncio.sleep(delay)  # bounded by min_interval
+            delay = self._last_command + self.min_interval - loop.time()
+        if epoch != self._epoch:
+            raise ConnectionClosedError(f"{self.name}: link closed")
+
+    def _sent_command(self) -> None:
+        if self.min_interval:
+            self._last_command = asyncio.get_running_loop().time()
 
     async def connect(self) -> None:
         """Make sure a connection is open (connecting if needed)."""
@@ -275,17 +353,24 @@ class DeviceLink:
         when the old one failed before the device could have read them, that is when it
         closed without a byte back; a timeout or an answer cut short is returned as an error.
         """
+        timed = self._report.enabled
+        called = time.perf_counter() if timed else 0.0
         if not self._turns.take_now():  # the uncontended case costs no coroutine
-            await self._take_turn()
+            await self._take_turn(cmd)
         try:
             epoch = self._epoch
             failures = 0
+            waited = 0.0
             while True:
+                if self.min_interval:
+                    await self._keep_interval(cmd, epoch)
                 connection = self._conn
                 if connection is None or not connection.is_open:
                     connection = await self._acquire()
                 timed = self._report.enabled
                 started = time.perf_counter() if timed else 0.0
+                if timed and not failures:
+                    waited = started - called if called else 0.0
                 future = connection.start_request(
                     cmd,
                     payload,
@@ -296,6 +381,7 @@ class DeviceLink:
                     stop_at_ack=stop_at_ack,
                     frame=frame,
                 )
+                self._sent_command()
                 try:
                     reply = await future
                 except asyncio.CancelledError:
@@ -304,38 +390,50 @@ class DeviceLink:
                     raise
                 except _RETRYABLE as exc:
                     failures += 1
-                    self._report("request_failed", cmd=cmd, error=type(exc).__name__)
+                    self._report(
+                        "request_failed",
+                        cmd=cmd,
+                        cid=cid,
+                        error=type(exc).__name__,
+                        code=exc.err_code,
+                        attempt=failures,
+                    )
                     if failures > self.retry_limit or epoch != self._epoch:
                         raise
                     if not resend and (connection.heard_since_request or isinstance(exc, TimeoutError)):
                         raise  # the device may have carried it out: never twice
                     _LOGGER.debug("%s: %s; retry %d/%d", self.name, exc, failures, self.retry_limit)
-                    self._report("retry", cmd=cmd, attempt=failures)
+                    self._report("retry", cmd=cmd, cid=cid, attempt=failures)
                     continue
                 finally:
                     if not self.persist:
                         self._release(connection)
                 if timed:
-                    self._report("request", cmd=cmd, duration=time.perf_counter() - started)
+                    self._report(
+                        "request", cmd=cmd, cid=cid, duration=time.perf_counter() - started, waited=waited
+                    )
                 return reply
         finally:
             self._turns.done()
 
     async def send(self, cmd: int, payload: bytes) -> None:
         """Send ``cmd`` without waiting for an answer."""
-        await self._send_with(lambda connection: connection.send(cmd, payload))
+        await self._send_with(lambda connection: connection.send(cmd, payload), cmd)
 
     async def send_frame(self, frame: bytes) -> None:
         """Write already-encoded bytes."""
-        await self._send_with(lambda connection: connection.send_frame(frame))
+        await self._send_with(lambda connection: connection.send_frame(frame), None)
 
-    async def _send_with(self, write: Callable[[TuyaConnection], None]) -> None:
+    async def _send_with(self, write: Callable[[TuyaConnection], None], cmd: int | None) -> None:
         if not self._turns.take_now():
-            await self._take_turn()
+            await self._take_turn(cmd)
         try:
+            if self.min_interval:
+                await self._keep_interval(cmd, self._epoch)
             connection = await self._acquire()
             try:
                 write(connection)
+                self._sent_command()
             finally:
                 if not self.persist:
                     self._release(connection)
@@ -404,7 +502,7 @@ class DeviceLink:
         raise last
 
     def _attempt_failed(self, error: TuyaError, attempt: int) -> TuyaError:
-        self._report("connect_failed", error=type(error).__name__, attempt=attempt)
+        self._report("connect_failed", error=type(error).__name__, code=error.err_code, attempt=attempt)
         if isinstance(error, InvalidKeyError):  # the device proved the key wrong: retrying cannot help
             self._set_state(ConnectionState.DISCONNECTED, reason_for(error), error)
             raise error
@@ -502,6 +600,19 @@ class DeviceLink:
         """Retry now instead of at the end of the backoff (e.g. the device was just seen)."""
         if self._reconnect is not None:
             self._reconnect.wake()
+
+    def keep_trying(self, error: TuyaError) -> None:
+        """A persistent link whose connect failed: let the supervisor bring it up, with backoff.
+
+        Requests made meanwhile get the supervisor's fail-fast, rate-limited attempts.
+        """
+        if (
+            self.persist
+            and self._conn is None
+            and not self.reconnecting
+            and self.state is not ConnectionState.CLOSED
+        ):
+            self._supervisor().retry(error)
 
     # -- teardown ------------------------------------------------------------------------
 

@@ -131,6 +131,13 @@ class Reconnector:
         delay = self._link.backoff.delay(self.flaps - FLAPS_FOR_REPLACED) if replaced else 0.0
         self._start(reason, error, delay)
 
+    def retry(self, error: TuyaError) -> None:
+        """A connect failed before the link was ever up: keep trying, after the first backoff."""
+        reason = reason_for(error)
+        backoff = self._link.backoff
+        delay = backoff.maximum() if reason is DisconnectReason.BAD_KEY else backoff.delay(0)
+        self._start(reason, error, delay)
+
     def renew(self, reason: DisconnectReason) -> None:
         """Replace a connection the link gave up on (not the device's doing): reconnect now."""
         self._start(reason, None, 0.0)
@@ -144,6 +151,7 @@ class Reconnector:
         if delay == 0 and self._attempt is None:
             self._attempt = loop.create_future()
             self._demand_at = loop.time()
+            self._report("reconnect_scheduled", reason=reason.value, delay=0.0, attempt=1)
         self._set_state(ConnectionState.RECONNECTING, reason, error, None)
         self._task = loop.create_task(
             self._run(reason, delay), name=f"tinytuya-asyncio reconnect {self._name}"
@@ -159,7 +167,9 @@ class Reconnector:
                 if self._attempt is None:
                     if delay > 0:
                         self._set_state(ConnectionState.RECONNECTING, reason, self._last_error, delay)
-                        self._report("reconnect_scheduled", delay=delay, reason=reason.value)
+                        self._report(
+                            "reconnect_scheduled", reason=reason.value, delay=delay, attempt=failures + 1
+                        )
                         await self._pause(delay)
                 elif self._demand_at > loop.time():  # a caller's attempt, not before its turn
                     await self._pause(self._demand_at - loop.time())
@@ -175,7 +185,12 @@ class Reconnector:
                     attempt.set_exception(error)
                     attempt.exception()  # retrieved: nobody may be waiting for this attempt
                     self._last_error = error
-                    self._report("connect_failed", error=type(error).__name__, attempt=failures + 1)
+                    self._report(
+                        "connect_failed",
+                        error=type(error).__name__,
+                        code=error.err_code,
+                        attempt=failures + 1,
+                    )
                     reason = self._classify(error)
                     backoff = self._link.backoff
                     bad_key = reason is DisconnectReason.BAD_KEY

@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from tinytuya_asyncio.connection.state import ConnectionState
 from tinytuya_asyncio.devices.redact import redact_id
-from tinytuya_asyncio.devices.updates import UpdateHub
+from tinytuya_asyncio.devices.updates import DeviceUpdate, UpdateHub
 from tinytuya_asyncio.exceptions import ConnectError
 from tinytuya_asyncio.protocol.results import result_cid
 
@@ -86,7 +86,7 @@ class Children(dict[str, C]):
         """The child ``result`` is about, if any (tagged as :meth:`for_cid` does)."""
         return self.for_cid(self.cid_of(result), result)
 
-    def hub(self, on_dropped: Callable[[int], None]) -> UpdateHub:
+    def hub(self, on_dropped: Callable[[DeviceUpdate], None]) -> UpdateHub:
         """The ``children=True`` subscribers, made on first use."""
         if self.updates is None:
             self.updates = UpdateHub(on_dropped)

@@ -110,7 +110,7 @@ class UpdateStream:
         if self._closed:
             return
         if len(self._queue) >= self._maxsize:
-            self._queue.popleft()
+            dropped = self._queue.popleft()
             self._dropped += 1
             if not self._warned:
                 self._warned = True
@@ -118,7 +118,7 @@ class UpdateStream:
                     "%s: update consumer is falling behind; dropping oldest updates",
                     redact_id(update.device_id),
                 )
-            self._hub.report_dropped(1)
+            self._hub.report_dropped(dropped)
         self._queue.append(update)
         self._wake()
 
@@ -136,7 +136,7 @@ class UpdateHub:
 
     __slots__ = ("_callbacks", "_on_dropped", "_streams")
 
-    def __init__(self, on_dropped: Callable[[int], None] | None = None) -> None:
+    def __init__(self, on_dropped: Callable[[DeviceUpdate], None] | None = None) -> None:
         self._callbacks: list[Callable[[DeviceUpdate], object]] | None = None
         # Weak: a stream abandoned by ``break`` without ``close()`` disappears with its consumer.
         self._streams: weakref.WeakSet[UpdateStream] | None = None
@@ -179,7 +179,8 @@ class UpdateHub:
             for stream in list(self._streams):
                 stream._put(update)
 
-    def report_dropped(self, dropped: int) -> None:
+    def report_dropped(self, dropped: DeviceUpdate) -> None:
+        """A stream dropped ``dropped`` (its consumer fell behind): tell the owner."""
         if self._on_dropped is not None:
             self._on_dropped(dropped)
 

@@ -36,7 +36,7 @@ from tinytuya_asyncio.devices.redact import redact_id
 from tinytuya_asyncio.devices.settings import TinytuyaSettings
 from tinytuya_asyncio.devices.status_cache import StatusCache
 from tinytuya_asyncio.devices.updates import DEFAULT_QUEUE_SIZE, DeviceUpdate, UpdateHub, UpdateStream
-from tinytuya_asyncio.exceptions import TuyaError
+from tinytuya_asyncio.exceptions import LocalProtocolError, TuyaError
 from tinytuya_asyncio.metrics import MetricsSink, Reporter
 from tinytuya_asyncio.protocol.dps import changed_dps, dps_of, merge_results
 from tinytuya_asyncio.protocol.frames import command_of_frame
@@ -117,6 +117,8 @@ class XenonDeviceAsync(TinytuyaSettings):
         heartbeat_timeout: float | None = None,
         backoff: Backoff | None = None,
         metrics: MetricsSink | None = None,
+        min_interval: float = 0.0,
+        max_waiting: int | None = None,
     ) -> None:
         """Store the configuration; nothing touches the network until the first request.
 
@@ -124,7 +126,11 @@ class XenonDeviceAsync(TinytuyaSettings):
         ``heartbeat_interval`` (seconds between automatic heartbeats on an idle persistent
         connection, ``None`` to disable), ``heartbeat_timeout`` (seconds to wait for any frame
         after a heartbeat; defaults to ``connection_timeout``), ``backoff`` (the reconnect
-        policy of a persistent connection) and ``metrics`` (an event sink for this device).
+        policy of a persistent connection), ``metrics`` (an event sink for this device),
+        ``min_interval`` (seconds between two commands to the device, 0 for none, as
+        tinytuya) and ``max_waiting`` (requests that may queue for the device, ``None`` for
+        any number; beyond it callers wait up to ``connection_timeout`` for a place, then get
+        tinytuya's 902 error dict). A gateway child uses its gateway's connection and limits.
         """
         self.id = dev_id
         if cid or node_id:
@@ -152,13 +158,13 @@ class XenonDeviceAsync(TinytuyaSettings):
         self._builders = BuilderCache()
         self._updates = UpdateHub(self._on_updates_dropped)
         self._backlog = PushBacklog(on_dropped=self._on_receive_dropped)
-        self._report = Reporter(redact_id(dev_id), metrics)
+        self._report = Reporter(dev_id, metrics)  # the full id: sinks tell devices apart by it
         if parent is not None:
             self._set_version_fields(parent._spec)
         else:
             self._set_version_fields(version_spec(version if version else 3.1))
         self._link: DeviceLink = (
-            self._make_link(heartbeat_interval, heartbeat_timeout, backoff)
+            self._make_link(heartbeat_interval, heartbeat_timeout, backoff, min_interval, max_waiting)
             if parent is None
             else parent._link
         )
@@ -169,7 +175,12 @@ class XenonDeviceAsync(TinytuyaSettings):
             self._link.add_state_listener(self._on_state_change)
 
     def _make_link(
-        self, heartbeat_interval: float | None, heartbeat_timeout: float | None, backoff: Backoff | None
+        self,
+        heartbeat_interval: float | None,
+        heartbeat_timeout: float | None,
+        backoff: Backoff | None,
+        min_interval: float,
+        max_waiting: int | None,
     ) -> DeviceLink:
         host = "" if self.auto_ip else self._address or ""
         return DeviceLink(
@@ -189,6 +200,8 @@ class XenonDeviceAsync(TinytuyaSettings):
             report=self._report,
             dev_id=self.id,
             resolve_host=self._resolve_host if self.auto_ip else None,
+            min_interval=min_interval,
+            max_waiting=max_waiting,
         )
 
     async def _resolve_host(self, failed: bool) -> str:
@@ -262,6 +275,44 @@ class XenonDeviceAsync(TinytuyaSettings):
         if self.parent is None:
             self._link.port = port
 
+    @property
+    def min_interval(self) -> float:
+        """Seconds between two commands to the device (0: no limit; a child: its gateway's)."""
+        return self._link.min_interval
+
+    @min_interval.setter
+    def min_interval(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("min_interval cannot be negative")
+        self._own_link("min_interval").min_interval = seconds
+
+    @property
+    def max_waiting(self) -> int | None:
+        """Requests that may queue for the device (``None``: any number; a child: its gateway's)."""
+        return self._link.max_waiting
+
+    @max_waiting.setter
+    def max_waiting(self, limit: int | None) -> None:
+        self._own_link("max_waiting").max_waiting = limit
+
+    def _own_link(self, setting: str) -> DeviceLink:
+        if self.parent is not None:  # the connection, and its limits, serve every sibling
+            raise LocalProtocolError(f"{setting} of a gateway child is its gateway's: set it there")
+        return self._link
+
+    @property
+    def metrics(self) -> MetricsSink | None:
+        """This device's event sink (``None``: the process default); settable at any time.
+
+        A gateway's sink also hears the traffic of its children's requests (tagged with
+        their ``cid``); a child's own sink hears its error dicts and dropped updates.
+        """
+        return self._report.sink
+
+    @metrics.setter
+    def metrics(self, sink: MetricsSink | None) -> None:
+        self._report.sink = sink
+
     def __repr__(self) -> str:
         parent = self.parent.id if self.parent else None
         return (
@@ -273,17 +324,24 @@ class XenonDeviceAsync(TinytuyaSettings):
 
     # -- connection ------------------------------------------------------------------------
 
-    async def connect(self) -> None:
+    async def connect(self, *, keep_trying: bool = False) -> None:
         """Open the connection now (requests otherwise connect on first use).
 
         Raises a :class:`~tinytuya_asyncio.TuyaError` subclass when the device cannot be
         reached or the key is wrong (this is new API, so it raises instead of returning an
         error dict). A gateway child opens its parent's connection, unless the parent was
         closed: then it raises :class:`~tinytuya_asyncio.ConnectError` (see :mod:`.gateway`).
+        ``keep_trying=True`` (persistent devices): after a failure, the reconnect supervisor
+        goes on trying in the background, with backoff, as after a lost connection.
         """
         if self.parent is not None:
             self.parent.children.check_open(self._link.state, self.id)
-        await self._link.connect()
+        try:
+            await self._link.connect()
+        except TuyaError as exc:
+            if keep_trying:
+                self._link.keep_trying(exc)
+            raise
 
     async def close(self) -> None:
         """Close the connection, stop heartbeats and reconnects, end update streams (idempotent).
@@ -374,10 +432,10 @@ class XenonDeviceAsync(TinytuyaSettings):
         return self.children.hub(self._on_updates_dropped)
 
     def _on_receive_dropped(self, dropped: int) -> None:
-        self._report("update_dropped", dropped=dropped, source="receive")
+        self._report("update_dropped", cid=self.cid, dropped=dropped, source="receive")
 
-    def _on_updates_dropped(self, dropped: int) -> None:
-        self._report("update_dropped", dropped=dropped, source="updates")
+    def _on_updates_dropped(self, dropped: DeviceUpdate) -> None:
+        self._report("update_dropped", cid=dropped.cid, dropped=1, source="updates")
 
     def _on_push(self, answer: Answer) -> None:
         result = answer.result  # decoded for this frame alone: ours to tag and keep
@@ -476,8 +534,13 @@ class XenonDeviceAsync(TinytuyaSettings):
                 )
         except TuyaError as exc:
             _LOGGER.debug("%s: request failed: %s", redact_id(self.id), exc)
-            return error_dict(exc)
+            return self._failed(exc)
         return self._process_reply(reply)
+
+    def _failed(self, exc: TuyaError) -> dict[str, Any]:
+        """tinytuya's error dict for ``exc``, reported as an ``error`` event."""
+        self._report("error", cid=self.cid, code=exc.err_code, error=type(exc).__name__, message=str(exc))
+        return error_dict(exc)
 
     def _process_reply(self, reply: Reply) -> dict[str, Any] | None:
         if not reply.answers:
@@ -565,7 +628,7 @@ class XenonDeviceAsync(TinytuyaSettings):
         try:
             await self.connect()
         except TuyaError as exc:
-            return error_dict(exc)
+            return self._failed(exc)
         try:
             return await self._backlog.wait(self.connection_timeout)
         finally:

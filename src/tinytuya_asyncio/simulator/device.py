@@ -64,7 +64,7 @@ class SimulatedDevice:
         if record_writes:
             self.state.writes = []
         self.faults = faults if faults is not None else Faults()
-        self.stats = DeviceStats(received=deque(maxlen=request_log))
+        self.stats = DeviceStats(received=deque(maxlen=request_log), received_at=deque(maxlen=request_log))
         self._server = DeviceServer(
             self.state,
             self.stats,

@@ -251,6 +251,7 @@ class DeviceConnection(asyncio.Protocol):
             return
         host.stats.requests[message.cmd] += 1
         host.stats.received.append((message.cmd, message.payload))
+        host.stats.received_at.append(self._loop.time())
         host.request_received(message.cmd)
         for out in firmware.handle(host.state, message, host.now(), push_on_control=host.push_on_control):
             if out.push:

@@ -44,3 +44,6 @@ class DeviceStats:
     #: The most recent application requests as ``(cmd, decrypted body)``, oldest first, so
     #: tests can compare what different clients sent.
     received: deque[tuple[int, bytes]] = field(default_factory=lambda: deque(maxlen=RECEIVED_LOG))
+    #: When each request in :attr:`received` arrived (the event loop's clock), so tests can
+    #: check how far apart a client spaced its commands.
+    received_at: deque[float] = field(default_factory=lambda: deque(maxlen=RECEIVED_LOG))
