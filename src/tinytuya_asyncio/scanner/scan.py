@@ -29,6 +29,7 @@ from typing import Any, Final, Self
 
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import LocalProtocolError
+from tinytuya_asyncio.metrics import MetricsSink, Reporter
 from tinytuya_asyncio.scanner import held as held_addresses
 from tinytuya_asyncio.scanner.devicesfile import DeviceDirectory
 from tinytuya_asyncio.scanner.interfaces import ProbeTarget, local_networks, local_probe_targets
@@ -82,6 +83,7 @@ class Sweep:
     completed: int = 0
     #: Devices the sweep reported (identified, unidentified or held).
     found: int = 0
+    started: float = 0.0
 
 
 def expand_targets(targets: str | ipaddress.IPv4Network | Iterable[str | ipaddress.IPv4Network]) -> list[str]:
@@ -115,6 +117,7 @@ class Scanner:
     and which address it asks answers at (by default each interface's broadcast address;
     ``[]``: no probe), on ``probe_port`` (7000, where 3.5 devices listen). ``devices``: a
     devices file's entries, to name what is found and to identify devices over TCP.
+    ``metrics``: a sink for the ``scan_*`` events (default: the process default sink).
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class Scanner:
         connect_timeout: float = 3.0,
         reply_timeout: float = 1.5,
         concurrency: int = DEFAULT_CONCURRENCY,
+        metrics: MetricsSink | None = None,
     ) -> None:
         if concurrency < 1:
             raise LocalProtocolError("concurrency must be at least 1")
@@ -156,6 +160,8 @@ class Scanner:
         self._sweeps: list[Sweep] = []
         self._started = False
         self._closed = False
+        self._events = Reporter(None, metrics)
+        self._opened_at = 0.0
 
     def __repr__(self) -> str:
         return f"<Scanner found={len(self.found)} sweeps={len(self._sweeps)} closed={self._closed}>"
@@ -176,6 +182,7 @@ class Scanner:
         if self._started:
             return
         self._started = True
+        self._opened_at = asyncio.get_running_loop().time()
         self._queue = asyncio.Queue(_QUEUE_SIZE)
         try:
             if self.listen is not None:
@@ -191,6 +198,11 @@ class Scanner:
         except BaseException:
             await self.close()
             raise
+        self._events(
+            "scan_started",
+            listen=self.listen is not None,
+            probe_targets=len(self._sender.targets) if self._sender is not None else 0,
+        )
 
     async def close(self) -> None:
         """Cancel every probe, close every socket, end iteration; idempotent."""
@@ -218,6 +230,11 @@ class Scanner:
         if sender is not None:
             await sender.close()
         self._end()
+        if self._started:
+            duration = asyncio.get_running_loop().time() - self._opened_at
+            self._events(
+                "scan_closed", found=len(self.found), datagrams=self.stats.datagrams, duration=duration
+            )
 
     def _end(self) -> None:
         if self._queue is not None:
@@ -240,6 +257,7 @@ class Scanner:
     def _dropped(self, reason: str) -> None:
         self.stats.datagrams += 1
         self.stats.dropped[reason] += 1
+        self._events("scan_dropped", reason=reason)
 
     def _heard(self, heard: Heard) -> None:
         self.stats.datagrams += 1
@@ -270,6 +288,9 @@ class Scanner:
             assert self._settings.claimed is not None
             self._settings.claimed.add(record.id)
         self.found[key] = record
+        self._events(
+            "scan_found", device=record.id, ip=record.ip, version=record.version, source=record.source.value
+        )
         if self._queue is not None and not self._closed:
             try:
                 self._queue.put_nowait(record)
@@ -293,8 +314,10 @@ class Scanner:
             raise LocalProtocolError("start the scanner (async with) before sweeping")
         addresses = expand_targets(targets if targets is not None else local_networks())
         loop = asyncio.get_running_loop()
-        run = Sweep(len(addresses), loop.create_future())
+        run = Sweep(len(addresses), loop.create_future(), started=loop.time())
         self._sweeps.append(run)
+        self._events("scan_sweep", addresses=len(addresses))
+        run.done.add_done_callback(lambda done: self._sweep_done(run))
         if not addresses:
             run.done.set_result(None)
             return run
@@ -339,6 +362,11 @@ class Scanner:
         dev_id = result.known.id if result.known is not None else result.dev_id
         record = DiscoveredDevice(dev_id, ip, result.version, Source.TCP, port=port)
         self._report(record.matched(result.known or self.devices.by_id(dev_id)))
+
+    def _sweep_done(self, run: Sweep) -> None:
+        if not run.done.cancelled():
+            duration = asyncio.get_running_loop().time() - run.started
+            self._events("scan_sweep_done", addresses=run.total, found=run.found, duration=duration)
 
     def _maybe_end(self) -> None:
         """Without UDP, the scan is over when its last sweep is."""
