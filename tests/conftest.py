@@ -28,7 +28,7 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 #: Test folders whose async tests run on every event loop: whatever touches sockets and timers.
-_EVERY_LOOP = frozenset({"connection", "devices", "simulator"})
+_EVERY_LOOP = frozenset({"connection", "devices", "fleet", "metrics", "simulator"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
