@@ -31,6 +31,7 @@ from tinytuya_asyncio.exceptions import (
     ConnectError,
     ConnectionClosedError,
     DatagramError,
+    DeviceBusyError,
     DeviceNotFoundError,
     DeviceOfflineError,
     FrameError,
@@ -43,7 +44,8 @@ from tinytuya_asyncio.exceptions import (
     TuyaError,
     TuyaTimeoutError,
 )
-from tinytuya_asyncio.metrics import CounterSink, MetricsSink, NullSink, set_default_sink
+from tinytuya_asyncio.fleet import Fleet
+from tinytuya_asyncio.metrics import Counters, CounterSink, MetricsSink, NullSink, set_default_sink
 from tinytuya_asyncio.scanner import DiscoveredDevice, Scanner, resolve_address, scan_network
 
 __version__ = "2.0.0.dev0"
@@ -56,14 +58,17 @@ __all__ = [
     "ConnectionClosedError",
     "ConnectionState",
     "CounterSink",
+    "Counters",
     "CoverDeviceAsync",
     "DatagramError",
     "DeviceAsync",
+    "DeviceBusyError",
     "DeviceNotFoundError",
     "DeviceOfflineError",
     "DeviceUpdate",
     "DisconnectReason",
     "DiscoveredDevice",
+    "Fleet",
     "FrameError",
     "HandshakeError",
     "HandshakeTimeoutError",

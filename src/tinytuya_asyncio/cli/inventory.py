@@ -14,11 +14,15 @@ from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.cli.output import UsageError
 from tinytuya_asyncio.devices import DeviceAsync
 from tinytuya_asyncio.exceptions import LocalProtocolError, TuyaError
+from tinytuya_asyncio.fleet.build import DEFAULT_VERSION, device_for
 from tinytuya_asyncio.protocol import version_spec
-from tinytuya_asyncio.scanner import DeviceDirectory, DevicesFileError, load_devices_file, resolve_address
-
-#: tinytuya's fallback when a device's version is not known.
-DEFAULT_VERSION = "3.3"
+from tinytuya_asyncio.scanner import (
+    DeviceDirectory,
+    DevicesFileError,
+    KnownDevice,
+    load_devices_file,
+    resolve_address,
+)
 
 
 @dataclass(slots=True)
@@ -37,17 +41,16 @@ class Target:
         return self.name or self.id
 
     def device(self, *, timeout: float, persist: bool = False) -> DeviceAsync:
-        return DeviceAsync(
-            self.id,
-            self.ip,
-            self.key,
-            version=self.version,
-            port=self.port,
+        known = KnownDevice(self.id, self.name, self.key, self.ip, self.version, self.port)
+        device = device_for(
+            known,
             connection_timeout=timeout,
             connection_retry_limit=1,
             connection_retry_delay=0,
             persist=persist,
         )
+        assert isinstance(device, DeviceAsync)
+        return device
 
 
 async def load_directory(path: str) -> DeviceDirectory:

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tinytuya_asyncio.cli.inventory import DEFAULT_VERSION, Target, failed, select_each
+from tinytuya_asyncio.cli.inventory import Target, failed, select_each
 from tinytuya_asyncio.cli.output import EXIT_FAILED, EXIT_OK, Output, UsageError
 from tinytuya_asyncio.exceptions import LocalProtocolError
+from tinytuya_asyncio.fleet.build import DEFAULT_VERSION
 from tinytuya_asyncio.protocol import version_spec
 
 Row = tuple[Target | None, str, dict[str, Any] | None, str | None]  # target, label, status, error

@@ -38,6 +38,9 @@ class KnownDevice:
     port: int | None = None
     #: A gateway child (``sub``, or a ``parent``): no IP or key of its own.
     sub: bool = False
+    #: A gateway child's gateway id (``parent``) and sub-device id (``node_id``, the ``cid``).
+    parent: str = ""
+    node_id: str = ""
     #: The whole entry as the file has it.
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -63,6 +66,8 @@ class KnownDevice:
             version=version,
             port=port if type(port) is int and 0 < port < 65536 else None,
             sub=bool(entry.get("sub")) or bool(entry.get("parent")),
+            parent=text("parent"),
+            node_id=text("node_id") or text("cid"),
             raw=dict(entry),
         )
 
