@@ -220,7 +220,7 @@ def test_every_public_name_is_in_the_reference(package: str) -> None:
 def test_metrics_guide_lists_every_event_the_package_emits() -> None:
     emitted = set()
     for path in (ROOT / "src" / "tinytuya_asyncio").rglob("*.py"):
-        emitted |= set(re.findall(r"_?report\(\s*\"([a-z_]+)\"", path.read_text()))
+        emitted |= set(re.findall(r"(?:_?report|_events)\(\s*\"([a-z_]+)\"", path.read_text()))
     guide = (DOCS / "guides" / "metrics-and-logs.md").read_text()
     listed = set(re.findall(r"^\| `([a-z_]+)` \|", guide, flags=re.MULTILINE))
     assert emitted, "no event emission found: has the reporting call changed its name?"

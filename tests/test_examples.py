@@ -50,9 +50,35 @@ async def test_push_updates(capsys: pytest.CaptureFixture[str]) -> None:
 
 async def test_many_devices(capsys: pytest.CaptureFixture[str]) -> None:
     many = importlib.import_module("many_devices")
-    assert await many.main(["--count", "12"]) == 0
-    assert "12 devices in" in capsys.readouterr().out
+    assert await many.main(["--count", "12", "--seconds", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "12 devices in" in out  # 9 plugs, a hub and its 2 children, from a devices.json
+    assert "0 failed" in out
+    assert "push from sim" in out
     assert "many_devices" in sys.modules
+
+
+async def test_prometheus_exporter(capsys: pytest.CaptureFixture[str]) -> None:
+    exporter = importlib.import_module("prometheus_exporter")
+    assert exporter.CLIENT is not None  # the dev extra has it
+    assert await exporter.main([]) == 0
+    out = capsys.readouterr().out
+    assert "# TYPE tuya_requests_total counter" in out
+    lines = [line for line in out.splitlines() if line.startswith("tuya_requests_total{")]
+    assert len(lines) == 6  # one series per device, labelled with its full id
+    assert all(line.endswith(" 1.0") for line in lines)
+    assert 'tuya_bytes_received_total{device="sim' in out
+
+
+async def test_prometheus_exporter_without_the_client(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exporter = importlib.import_module("prometheus_exporter")
+    monkeypatch.setattr(exporter, "CLIENT", None)
+    assert await exporter.main([]) == 0
+    out = capsys.readouterr().out
+    assert "prometheus_client is not installed" in out
+    assert '"requests": 6' in out
 
 
 @pytest.mark.parametrize("bulb_type", ["A", "B", "C"])

@@ -276,7 +276,8 @@ def test_every_event_the_code_emits_is_in_the_catalogue_and_back() -> None:
 
 def test_the_readme_documents_every_event_with_its_fields() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]*) \|", readme, flags=re.MULTILINE))
+    table = readme[readme.index("| event | fields") :].split("\n\n", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]*) \|", table, flags=re.MULTILINE))
     assert set(rows) == set(CATALOGUE)
     for name, spec in CATALOGUE.items():
         documented = re.findall(r"`([a-z_]+)`", rows[name])
