@@ -100,6 +100,18 @@ async def test_the_merged_stream_reports_what_a_slow_consumer_lost(sim: Simulato
     assert await anext(stream, None) is None  # closed with the fleet
 
 
+async def test_a_counting_fleet_counts_its_streams_drops(sim: Simulator) -> None:
+    events = RecordingSink()
+    async with Fleet([_device(sim.devices[0])], counters=True, metrics=events, min_interval=0) as fleet:
+        stream = fleet.updates(maxsize=1)
+        for n in range(3):
+            await sim.devices[0].push({"19": n})
+            await events.wait_for("push", n + 1)
+        assert fleet.counters is not None
+        assert fleet.counters.device(sim.devices[0].dev_id).dropped == 2
+        stream.close()
+
+
 async def test_one_failure_never_loses_the_others(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
     devices = [_device(s) for s in sim.devices[:3]]
     broken = devices[1].id

@@ -97,7 +97,10 @@ class Fleet:
         self._metrics = metrics
         #: Counts per device id, when made with ``counters=True``.
         self.counters: Counters | None = Counters() if counters else None
-        self._report = Reporter(None, metrics)
+        # The fleet's own events (drops in its stream) go where its devices' go, counted too.
+        self._report = Reporter(
+            None, FanOut(self.counters, metrics or DefaultSink()) if self.counters is not None else metrics
+        )
         self._members: dict[str, Member] = {}
         self._updates = UpdateHub(self._on_dropped)
         self._state_listeners: tuple[StateListener, ...] = ()
