@@ -182,14 +182,17 @@ def json_log() -> Iterator[io.StringIO]:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("tinytuya_asyncio")
-    level = logger.level
+    events = logging.getLogger("tinytuya_asyncio.events")  # another test may have set its level
+    levels = logger.level, events.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    events.setLevel(logging.NOTSET)
     try:
         yield stream
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(level)
+        logger.setLevel(levels[0])
+        events.setLevel(levels[1])
 
 
 @pytest.mark.parametrize("version", ["3.1", "3.3", "3.4", "3.5"])
@@ -236,7 +239,7 @@ async def test_json_logs_at_debug_carry_fields_and_hex_but_never_a_key(
 async def test_json_logs_at_info_leave_frames_out(
     simulate: SimFactory, connect_to: DeviceFactory, json_log: io.StringIO
 ) -> None:
-    logging.getLogger("tinytuya_asyncio").setLevel(logging.INFO)
+    logging.getLogger("tinytuya_asyncio").setLevel(logging.INFO)  # (the fixture restores it)
     sim = await simulate("3.4")
     dev = connect_to(sim, persist=True, metrics=JsonLogSink(redact_ids=False))
     assert err(await bounded(dev.status())) is None

@@ -59,7 +59,9 @@ class JsonLogSink:
                 fields[key] = redact_id(value)
             else:
                 fields[key] = _plain(value)
-        logger.log(level, "%s", json.dumps(fields, default=str), extra={FIELDS_ATTRIBUTE: fields})
+        logger.log(
+            level, "%s", json.dumps(fields, default=str, ensure_ascii=False), extra={FIELDS_ATTRIBUTE: fields}
+        )
 
 
 def _plain(value: object) -> object:
@@ -86,4 +88,4 @@ class JsonFormatter(logging.Formatter):
             out["message"] = record.getMessage()
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        return json.dumps(out, default=str, ensure_ascii=False)
