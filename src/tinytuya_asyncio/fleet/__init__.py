@@ -1,8 +1,9 @@
 """Many devices as one: :class:`Fleet`, built from tinytuya's devices.json or from device objects.
 
-Modules: :mod:`.fleet` (the class), :mod:`.build` (devices from a devices file),
-:mod:`.runner` (bounded concurrency that keeps every outcome), :mod:`.members` (what the
-fleet attaches to each device, and which devices share a connection).
+Modules: ``tinytuya_asyncio.fleet.fleet`` (the class), ``tinytuya_asyncio.fleet.build``
+(devices from a devices file), ``tinytuya_asyncio.fleet.runner`` (bounded concurrency that
+keeps every outcome), ``tinytuya_asyncio.fleet.members`` (what the fleet attaches to each
+device, and which devices share a connection).
 """
 
 from __future__ import annotations

@@ -154,6 +154,7 @@ class Fleet:
 
     @property
     def ids(self) -> list[str]:
+        """The ids of the fleet's devices, in the order they were added."""
         return list(self._members)
 
     def _adopt(self, device: XenonDeviceAsync) -> None:
@@ -254,9 +255,11 @@ class Fleet:
         return await self._run(_method("status"), ids)
 
     async def turn_on(self, switch: int | str = 1, ids: Iterable[str] | None = None) -> dict[str, Any]:
+        """``turn_on(switch)`` on every device (or ``ids``): ``{id: result or error dict}``."""
         return await self._run(_method("turn_on", switch), ids)
 
     async def turn_off(self, switch: int | str = 1, ids: Iterable[str] | None = None) -> dict[str, Any]:
+        """``turn_off(switch)`` on every device (or ``ids``): ``{id: result or error dict}``."""
         return await self._run(_method("turn_off", switch), ids)
 
     async def set_value(

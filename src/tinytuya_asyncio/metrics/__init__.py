@@ -2,12 +2,13 @@
 
 Attach a sink to see what the library does: ``set_default_sink(sink)`` for every device, or
 ``metrics=`` on one device (a fleet: ``Fleet(metrics=...)``). A sink is anything with
-``on_event(name, **data)``; :data:`.events.CATALOGUE` lists every name and its fields.
+``on_event(name, **data)``; :data:`tinytuya_asyncio.metrics.events.CATALOGUE` lists every
+name and its fields.
 Ready-made sinks: :class:`Counters` (counts per device, snapshots any time),
 :class:`CounterSink` (events by name), :class:`JsonLogSink` (one JSON object per event on a
 logger, with :class:`JsonFormatter`), :class:`FanOut` (several at once). Modules:
-:mod:`.sink` (delivery, the default, reporters), :mod:`.events` (the catalogue),
-:mod:`.counters`, :mod:`.jsonlog`, :mod:`.redact`.
+``sink`` (delivery, the default, reporters), ``events`` (the catalogue), ``counters``,
+``jsonlog`` and ``redact``.
 """
 
 from __future__ import annotations

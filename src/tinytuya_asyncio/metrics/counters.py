@@ -43,29 +43,49 @@ class CounterSink:
 class Counts:
     """What happened to one device (or, summed, to many). Every field only ever grows."""
 
+    #: Frames written to the device (handshake frames included).
     frames_sent: int = 0
+    #: Bytes written to the device.
     bytes_sent: int = 0
+    #: Frames read from the device.
     frames_received: int = 0
+    #: Bytes read from the device.
     bytes_received: int = 0
+    #: Requests answered.
     requests: int = 0
+    #: Seconds from sending to the answer, summed over the requests answered.
     request_seconds: float = 0.0
+    #: Attempts at a request that failed with an error retried on a fresh connection.
     request_failures: int = 0
+    #: Requests sent again on a fresh connection.
     retries: int = 0
+    #: Requests, heartbeats and handshakes left unanswered within their deadline.
     timeouts: int = 0
+    #: TCP connections opened.
     connects: int = 0
+    #: Connect attempts that failed (TCP or handshake).
     connect_failures: int = 0
+    #: Session keys negotiated (3.4/3.5).
     handshakes: int = 0
+    #: Seconds spent negotiating session keys.
     handshake_seconds: float = 0.0
+    #: Session key negotiations that failed.
     handshake_failures: int = 0
     #: Times a persistent connection was lost and its supervisor started bringing it back.
     reconnects: int = 0
+    #: Automatic heartbeats sent.
     heartbeats: int = 0
+    #: Frames the device sent on its own.
     pushes: int = 0
     #: Updates dropped because a consumer fell behind (device streams, receive(), fleet stream).
     dropped: int = 0
+    #: Commands held back by the device's minimum interval.
     rate_limited: int = 0
+    #: Seconds commands were held back by the minimum interval.
     rate_limited_seconds: float = 0.0
+    #: Callers that found the device's queue full.
     queue_full: int = 0
+    #: Requests refused because no place in the queue came in time.
     rejected: int = 0
     #: Error dicts returned, by tinytuya error code.
     errors: dict[int, int] = field(default_factory=dict)
@@ -78,6 +98,7 @@ class Counts:
             self.errors[code] = self.errors.get(code, 0) + count
 
     def copy(self) -> Counts:
+        """An independent copy."""
         return replace(self, errors=dict(self.errors))
 
     def as_dict(self) -> dict[str, Any]:
@@ -182,6 +203,7 @@ class Counters:
         return len(self._devices)
 
     def on_event(self, name: str, /, **data: object) -> None:
+        """Count the event for the device it names."""
         handler = _HANDLERS.get(name)
         if handler is None:
             return

@@ -21,7 +21,9 @@ from typing import Final
 class EventSpec:
     """One event: its fields (besides ``device``), where it comes from, its log level."""
 
+    #: The event's name, as sinks receive it.
     name: str
+    #: Its fields besides ``device``, in order.
     fields: tuple[str, ...]
     #: When the event is emitted.
     when: str
@@ -38,6 +40,7 @@ def _events(*specs: EventSpec) -> Mapping[str, EventSpec]:
 _D = logging.DEBUG
 _W = logging.WARNING
 
+#: Every event, by name: the stable catalogue (see the module docstring).
 CATALOGUE: Final[Mapping[str, EventSpec]] = _events(
     # -- connection -------------------------------------------------------------------------
     EventSpec("connect", ("host", "port", "duration"), "a TCP connection opened (before any handshake)"),

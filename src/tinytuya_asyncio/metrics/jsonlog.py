@@ -44,6 +44,7 @@ class JsonLogSink:
         return f"<JsonLogSink {self.logger.name}>"
 
     def on_event(self, name: str, /, **data: object) -> None:
+        """Log the event, when the logger is enabled for its level."""
         spec = CATALOGUE.get(name)
         level = spec.level if spec is not None else logging.INFO
         logger = self.logger

@@ -24,7 +24,7 @@ _SLOW_WARNING_INTERVAL: Final = 60.0
 
 
 class MetricsSink(Protocol):
-    """Receives every event; the names and fields are in :mod:`.events`."""
+    """Receives every event; the names and fields are in ``tinytuya_asyncio.metrics.events``."""
 
     def on_event(self, name: str, /, **data: object) -> None:
         """Handle event ``name`` with its ``data`` (quickly: this runs on the event loop)."""
@@ -42,7 +42,9 @@ class NullSink:
 class SinkHealth:
     """How the process's sinks behaved: calls that raised, and calls slower than SLOW_SINK."""
 
+    #: Calls that raised.
     errors: int = 0
+    #: Calls slower than :data:`SLOW_SINK`.
     slow_calls: int = 0
     #: The slowest call seen, in seconds.
     slowest: float = 0.0
@@ -101,12 +103,14 @@ class FanOut:
     __slots__ = ("sinks",)
 
     def __init__(self, *sinks: MetricsSink) -> None:
+        #: The sinks, in order (a ``NullSink`` is left out).
         self.sinks = tuple(sink for sink in sinks if type(sink) is not NullSink)
 
     def __repr__(self) -> str:
         return f"FanOut({', '.join(type(sink).__qualname__ for sink in self.sinks)})"
 
     def on_event(self, name: str, /, **data: object) -> None:
+        """Deliver the event to each sink in turn."""
         for sink in self.sinks:
             deliver(sink, name, None, data)
 
@@ -115,6 +119,7 @@ class DefaultSink:
     """Forwards each event to whatever the process default sink is at that moment."""
 
     def on_event(self, name: str, /, **data: object) -> None:
+        """Deliver the event to the current process default sink."""
         sink = _default_sink
         if type(sink) is not NullSink:
             deliver(sink, name, None, data)
@@ -137,7 +142,7 @@ class Reporter:
     """Binds a sink (or the process default) to one device id.
 
     Every event it reports carries ``device``: the full id, so a sink can tell devices
-    apart (ids are redacted only where text is formatted, as :mod:`.jsonlog` does). A
+    apart (ids are redacted only where text is formatted, as ``JsonLogSink`` does). A
     reporter made with ``device=None`` (the scanner's, a fleet's) passes ``device`` only
     when the caller gives it.
     """
@@ -145,6 +150,7 @@ class Reporter:
     __slots__ = ("device", "sink")
 
     def __init__(self, device: str | None, sink: MetricsSink | None = None) -> None:
+        #: The id every event carries as ``device`` (``None``: none added).
         self.device = device
         #: This reporter's own sink; ``None`` follows the process default.
         self.sink = sink

@@ -38,8 +38,9 @@ class KnownDevice:
     port: int | None = None
     #: A gateway child (``sub``, or a ``parent``): no IP or key of its own.
     sub: bool = False
-    #: A gateway child's gateway id (``parent``) and sub-device id (``node_id``, the ``cid``).
+    #: A gateway child's gateway id (``parent``).
     parent: str = ""
+    #: A gateway child's sub-device id (``node_id``: its ``cid``).
     node_id: str = ""
     #: The whole entry as the file has it.
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -83,6 +83,7 @@ class Sweep:
     completed: int = 0
     #: Devices the sweep reported (identified, unidentified or held).
     found: int = 0
+    #: When it started (the event loop's clock).
     started: float = 0.0
 
 
