@@ -318,10 +318,6 @@ class DeviceLink:
         if epoch != self._epoch:
             raise ConnectionClosedError(f"{self.name}: link closed")
 
-    def _sent_command(self) -> None:
-        if self.min_interval:
-            self._last_command = asyncio.get_running_loop().time()
-
     async def connect(self) -> None:
         """Make sure a connection is open (connecting if needed)."""
         if not self._turns.take_now():
@@ -381,7 +377,8 @@ class DeviceLink:
                     stop_at_ack=stop_at_ack,
                     frame=frame,
                 )
-                self._sent_command()
+                if self.min_interval:  # the one check a request pays for the rate limit
+                    self._last_command = asyncio.get_running_loop().time()
                 try:
                     reply = await future
                 except asyncio.CancelledError:
@@ -433,7 +430,8 @@ class DeviceLink:
             connection = await self._acquire()
             try:
                 write(connection)
-                self._sent_command()
+                if self.min_interval:
+                    self._last_command = asyncio.get_running_loop().time()
             finally:
                 if not self.persist:
                     self._release(connection)
