@@ -20,8 +20,9 @@ half of the CPUs): the client's ``getrusage`` is its CPU alone. Per client and l
    by the machine's processes). Reported: pushes delivered, lost (sent and never delivered),
    skipped by the fleet (a device drops a push when its client's socket is full, as firmware
    does), CPU per delivered push (CPU from the storm's start until the last push arrived,
-   divided by the pushes delivered), and p50/p99 latency. Ours is measured twice: with a
-   ``subscribe()`` callback and with one ``updates()`` stream consumed per device.
+   divided by the pushes delivered), and p50/p99 latency. Ours is measured three ways: with a
+   ``subscribe()`` callback, with one ``updates()`` stream consumed per device, and with one
+   ``Fleet.updates()`` stream (bounded at :data:`FLEET_QUEUE`) for all of them.
 
 The clients:
 
@@ -61,7 +62,7 @@ from bench.fleetd import PUSH_TIME_DP
 from bench.frames import query_dps
 from bench.measure import cpu_seconds
 from bench.peers import installed, rustuya_device, tinytuya_async_device, wait_connected
-from tinytuya_asyncio import DeviceAsync, DeviceUpdate
+from tinytuya_asyncio import DeviceAsync, DeviceUpdate, Fleet
 from tinytuya_asyncio.simulator import raise_nofile_limit
 
 CLIENTS: Final = ("ours", "monitor", "tinytuya-async", "rustuya")
@@ -111,6 +112,34 @@ class Recorder:
             self.dps(dps)
 
 
+class GcPauses:
+    """The garbage collector's pauses while active (``gc.callbacks``): the suspects of a tail."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.full = 0
+        self.longest = 0.0
+        self.total = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._on_gc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        self.count += 1
+        self.full += info["generation"] == 2
+        self.total += pause
+        self.longest = max(self.longest, pause)
+
+
 @dataclass(slots=True)
 class StormResult:
     consumer: str
@@ -122,6 +151,11 @@ class StormResult:
     cpu: float
     p50_ms: float
     p99_ms: float
+    #: Collections during the storm (all generations, then full ones) and their pauses.
+    gc_collections: int = 0
+    gc_full: int = 0
+    gc_longest_ms: float = 0.0
+    gc_total_ms: float = 0.0
 
     @property
     def lost(self) -> int:
@@ -154,14 +188,19 @@ class Client(Protocol):
 # -- ours ------------------------------------------------------------------------------------
 
 
+#: The merged stream's bound in the ``fleet`` consumer: one queue for every device's pushes.
+FLEET_QUEUE: Final = 1000
+
+
 class Ours:
-    consumers: tuple[str, ...] = ("callback", "stream")
+    consumers: tuple[str, ...] = ("callback", "stream", "fleet")
 
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
         self._devices: list[DeviceAsync] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._fleet: Fleet | None = None
 
     def build(self, entries: Sequence[DeviceEntry]) -> None:
         for entry in entries:
@@ -194,6 +233,17 @@ class Ours:
             self._unsubscribe = [d.subscribe(on_update) for d in self._devices]
             return
 
+        if consumer == "fleet":  # one Fleet.updates() stream and one task for every device
+            fleet = self._fleet = Fleet(self._devices, min_interval=0, max_waiting=None)
+
+            async def drain_fleet() -> None:
+                async for update in fleet.updates(FLEET_QUEUE):
+                    recorder.dps(update.changed)
+
+            self._tasks = [asyncio.get_running_loop().create_task(drain_fleet())]
+            await asyncio.sleep(0)
+            return
+
         async def drain(device: DeviceAsync) -> None:
             async for update in device.updates():
                 recorder.dps(update.changed)
@@ -209,6 +259,10 @@ class Ours:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self._fleet is not None:  # detach it: the devices stay connected
+            for dev_id in self._fleet.ids:
+                await self._fleet.remove(dev_id, close=False)
+            self._fleet = None
 
     async def close(self) -> None:
         await asyncio.gather(*(d.close() for d in self._devices))
@@ -417,20 +471,21 @@ async def _storm(
     await client.consume(consumer, recorder)
     gc.collect()
     try:
-        cpu0 = cpu_seconds()
-        answer = _answer(
-            await asyncio.to_thread(fleet.command, f"storm {rate:g} {seconds:g}", timeout=seconds + 60)
-        )
-        sent = int(answer["sent"])
-        waited = time.monotonic()
-        seen = len(recorder.latencies)
-        while seen < sent:
-            await asyncio.sleep(_DRAIN_POLL)
-            if len(recorder.latencies) > seen:
-                seen, waited = len(recorder.latencies), time.monotonic()
-            elif time.monotonic() - waited > DRAIN_TIMEOUT:
-                break
-        cpu = cpu_seconds() - cpu0
+        with GcPauses() as pauses:
+            cpu0 = cpu_seconds()
+            answer = _answer(
+                await asyncio.to_thread(fleet.command, f"storm {rate:g} {seconds:g}", timeout=seconds + 60)
+            )
+            sent = int(answer["sent"])
+            waited = time.monotonic()
+            seen = len(recorder.latencies)
+            while seen < sent:
+                await asyncio.sleep(_DRAIN_POLL)
+                if len(recorder.latencies) > seen:
+                    seen, waited = len(recorder.latencies), time.monotonic()
+                elif time.monotonic() - waited > DRAIN_TIMEOUT:
+                    break
+            cpu = cpu_seconds() - cpu0
     finally:
         await client.stop_consuming()
     latencies = recorder.latencies
@@ -444,6 +499,10 @@ async def _storm(
         cpu,
         _percentile(latencies, 0.50),
         _percentile(latencies, 0.99),
+        pauses.count,
+        pauses.full,
+        1e3 * pauses.longest,
+        1e3 * pauses.total,
     )
 
 
@@ -459,6 +518,8 @@ async def run_one(args: argparse.Namespace, fleet: FleetProcess) -> RunResult:
             await client.connect()
         await asyncio.sleep(1.0)  # let the handshakes' leftovers go
         gc.collect()
+        if args.gc_freeze:  # the README's advice for long-lived fleets
+            gc.freeze()
         result.rss_per_connection = (rss_bytes() - before) / len(fleet.devices)
         heartbeats0 = _answer(await asyncio.to_thread(fleet.command, "stats", timeout=30))["heartbeats"]
         cpu0 = cpu_seconds()
@@ -518,6 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=5.0, help="connection_timeout, s")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() once connected (the README's advice)"
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--child", choices=CLIENTS, help=argparse.SUPPRESS)
@@ -561,8 +625,8 @@ def render(results: Sequence[RunResult], machine: dict[str, str], command: str) 
         "## Push storms",
         "",
         "| client | loop | consumer | rate | achieved /s | delivered | lost | skipped by devices "
-        "| CPU µs per push | p50 ms | p99 ms |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU µs per push | p50 ms | p99 ms | collections (full) | longest GC pause ms |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for s in r.storms:
@@ -570,14 +634,20 @@ def render(results: Sequence[RunResult], machine: dict[str, str], command: str) 
             lines.append(
                 f"| {r.client} | {r.loop} | {s.consumer} | {_rate_text(s.rate)} | {s.sent / s.seconds:,.0f} "
                 f"| {s.delivered:,} | {s.lost:,} | {s.skipped:,} | {per_push:.0f} "
-                f"| {s.p50_ms:.2f} | {s.p99_ms:.2f} |"
+                f"| {s.p50_ms:.2f} | {s.p99_ms:.2f} | {s.gc_collections} ({s.gc_full}) "
+                f"| {s.gc_longest_ms:.1f} |"
             )
     return "\n".join(lines) + "\n"
 
 
 def _run_child(args: argparse.Namespace, client: str, loop: str, argv: Sequence[str]) -> RunResult:
     command = [sys.executable, "-m", "bench.persistent", *argv, "--child", client, "--loop", loop]
-    budget = CONNECT_TIMEOUT + args.idle + len(args.rates) * 2 * (args.storm + DRAIN_TIMEOUT + 60) + 120
+    budget = (
+        CONNECT_TIMEOUT
+        + args.idle
+        + len(args.rates) * len(Ours.consumers) * (args.storm + DRAIN_TIMEOUT + 60)
+        + 120
+    )
     done = subprocess.run(command, capture_output=True, text=True, timeout=budget, check=False)
     sys.stderr.write(done.stderr)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
