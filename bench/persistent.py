@@ -22,7 +22,7 @@ half of the CPUs): the client's ``getrusage`` is its CPU alone. Per client and l
    does), CPU per delivered push (CPU from the storm's start until the last push arrived,
    divided by the pushes delivered), and p50/p99 latency. Ours is measured three ways: with a
    ``subscribe()`` callback, with one ``updates()`` stream consumed per device, and with one
-   ``Fleet.updates()`` stream (bounded at :data:`FLEET_QUEUE`) for all of them.
+   ``Fleet.updates()`` stream (its default bound) for all of them.
 
 The clients:
 
@@ -188,10 +188,6 @@ class Client(Protocol):
 # -- ours ------------------------------------------------------------------------------------
 
 
-#: The merged stream's bound in the ``fleet`` consumer: one queue for every device's pushes.
-FLEET_QUEUE: Final = 1000
-
-
 class Ours:
     consumers: tuple[str, ...] = ("callback", "stream", "fleet")
 
@@ -237,7 +233,7 @@ class Ours:
             fleet = self._fleet = Fleet(self._devices, min_interval=0, max_waiting=None)
 
             async def drain_fleet() -> None:
-                async for update in fleet.updates(FLEET_QUEUE):
+                async for update in fleet.updates():
                     recorder.dps(update.changed)
 
             self._tasks = [asyncio.get_running_loop().create_task(drain_fleet())]

@@ -100,6 +100,20 @@ async def test_the_merged_stream_reports_what_a_slow_consumer_lost(sim: Simulato
     assert await anext(stream, None) is None  # closed with the fleet
 
 
+async def test_the_merged_stream_holds_what_a_stream_per_device_would(sim: Simulator) -> None:
+    events = RecordingSink()
+    devices = [_device(s) for s in sim.devices[:2]]
+    async with Fleet(devices, metrics=events, min_interval=0) as fleet:
+        stream = fleet.updates()  # 100 per device: 200 here
+        for n in range(150):  # more than one device's worth, all unread
+            await sim.devices[n % 2].push({"19": n})
+        await events.wait_for("push", 150)
+        first = await anext(stream)
+        assert (first.dropped, first.changed) == (0, {"19": 0})
+        stream.close()
+    assert not events.named("update_dropped")
+
+
 async def test_a_counting_fleet_counts_its_streams_drops(sim: Simulator) -> None:
     events = RecordingSink()
     async with Fleet([_device(sim.devices[0])], counters=True, metrics=events, min_interval=0) as fleet:

@@ -3,13 +3,24 @@
 ``historic`` merges every decoded frame, whatever the connection; ``last`` only merges frames
 that arrive while a persistent connection is open, and is dropped with that connection, so
 ``cached_status()`` never serves values the device may have changed while nobody listened.
+
+Both are bounded, unlike tinytuya's: a device (or anything answering in its place) that keeps
+inventing data point ids or top-level keys would otherwise grow them for as long as the
+process runs. The first :data:`MAX_CACHED_KEYS` ids are kept and later new ones are left out,
+so the real data points, which a device reports from its first status on, stay.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from tinytuya_asyncio.protocol.dps import merge_results
+
+#: Keys a cache holds at most, at each level (top level, ``dps``, ``data.dps``). A DP id is a
+#: number from 1 to 255 on Tuya's platform; some firmware uses names too: twice that is room.
+MAX_CACHED_KEYS: Final = 512
+#: The top-level keys that hold the data points: never left out (they are bounded inside).
+_NESTED: Final = frozenset({"dps", "data"})
 
 
 class StatusCache:
@@ -25,11 +36,20 @@ class StatusCache:
         #: A status query went out since the cache was last cleared (tinytuya's ``_have_status``).
         self.have_status = False
 
-    def absorb(self, result: dict[str, Any], *, live: bool) -> None:
-        """Merge a decoded frame; ``live`` when it arrived on an open persistent connection."""
-        merge_results(self.historic, result)
+    def absorb(self, result: dict[str, Any], *, live: bool) -> int:
+        """Merge a decoded frame; ``live`` when it arrived on an open persistent connection.
+
+        Returns how many new keys were left out because a cache is full (normally 0).
+        """
+        dropped = 0
+        historic = merge_results(self.historic, result)
+        if _largest(historic) > MAX_CACHED_KEYS:
+            dropped = _trim_levels(historic)
         if live:
-            merge_results(self.last, result)
+            last = merge_results(self.last, result)
+            if _largest(last) > MAX_CACHED_KEYS:
+                dropped = max(dropped, _trim_levels(last))
+        return dropped
 
     def current(self) -> dict[str, Any] | None:
         """The last status, if a query was made and something has been merged since."""
@@ -40,3 +60,37 @@ class StatusCache:
         if self.last:  # runs on every disconnect: no new dict when there is nothing to clear
             self.last = {}
         self.have_status = False
+
+
+def _largest(cache: dict[str, Any]) -> int:
+    """The most keys at one level of ``cache`` (a few look-ups: this runs on every frame)."""
+    dps = cache.get("dps")
+    data_dps = _data_dps(cache) if "data" in cache else None
+    return max(
+        len(cache),
+        len(dps) if isinstance(dps, dict) else 0,
+        len(data_dps) if data_dps is not None else 0,
+    )
+
+
+def _data_dps(cache: dict[str, Any]) -> dict[str, Any] | None:
+    data = cache.get("data")
+    dps = data.get("dps") if isinstance(data, dict) else None
+    return dps if isinstance(dps, dict) else None
+
+
+def _trim_levels(cache: dict[str, Any]) -> int:
+    # New keys are appended by the merge: what is beyond the bound is what just came.
+    dropped = _trim(cache, keep=_NESTED)
+    for nested in (cache.get("dps"), _data_dps(cache)):
+        if isinstance(nested, dict):
+            dropped += _trim(nested)
+    return dropped
+
+
+def _trim(mapping: dict[str, Any], keep: frozenset[str] = frozenset()) -> int:
+    """Drop the keys past the bound (the newest) but those in ``keep``, returning how many."""
+    extra = [key for key in list(mapping)[MAX_CACHED_KEYS:] if key not in keep]
+    for key in extra:
+        del mapping[key]
+    return len(extra)

@@ -34,7 +34,7 @@ from tinytuya_asyncio.devices.gateway import Children
 from tinytuya_asyncio.devices.receiver import PushBacklog
 from tinytuya_asyncio.devices.redact import redact_id
 from tinytuya_asyncio.devices.settings import TinytuyaSettings
-from tinytuya_asyncio.devices.status_cache import StatusCache
+from tinytuya_asyncio.devices.status_cache import MAX_CACHED_KEYS, StatusCache
 from tinytuya_asyncio.devices.updates import DEFAULT_QUEUE_SIZE, DeviceUpdate, UpdateHub, UpdateStream
 from tinytuya_asyncio.exceptions import LocalProtocolError, TuyaError
 from tinytuya_asyncio.metrics import MetricsSink, Reporter
@@ -95,6 +95,8 @@ class XenonDeviceAsync(TinytuyaSettings):
     sendWait: float | None = 0.01
     cmd_retcode: int | None = None
     _probing: bool = False
+    #: Set once the device has overflowed its status cache (and been warned about).
+    _cache_overflow_told: bool = False
 
     def __init__(  # noqa: PLR0917 - tinytuya's positional signature
         self,
@@ -465,6 +467,17 @@ class XenonDeviceAsync(TinytuyaSettings):
             for child in self.children.values():
                 child.cache_clear()
 
+    def _cache_overflowed(self) -> None:
+        # Once per device at WARNING: a device that keeps inventing ids would flood the log.
+        level = logging.DEBUG if self._cache_overflow_told else logging.WARNING
+        self._cache_overflow_told = True
+        _LOGGER.log(
+            level,
+            "%s: the device reports more than %d data points; new ones are left out of its cache",
+            redact_id(self.id),
+            MAX_CACHED_KEYS,
+        )
+
     def _absorb(self, result: dict[str, Any], *, pushed: bool) -> None:
         """Cache a decoded frame (as tinytuya's ``_cache_response``) and publish an update."""
         cache = self._cache
@@ -476,7 +489,8 @@ class XenonDeviceAsync(TinytuyaSettings):
         else:
             changed = {}  # nobody listens: only the caches need the frame
         # A child's cache follows its parent's connection, persistent or not.
-        cache.absorb(result, live=self._link.persist and self._link.connected)
+        if cache.absorb(result, live=self._link.persist and self._link.connected):
+            self._cache_overflowed()
         if changed:
             update = DeviceUpdate(
                 device_id=self.id,

@@ -298,8 +298,16 @@ class Fleet:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def updates(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> UpdateStream:
-        """One ``async for`` stream of every device's updates, bounded; ends at :meth:`close`."""
+    def updates(self, maxsize: int | None = None) -> UpdateStream:
+        """One ``async for`` stream of every device's updates, bounded; ends at :meth:`close`.
+
+        ``maxsize`` defaults to what a stream per device would hold together: 100 updates per
+        device in the fleet when the stream is made. One loop pass can read a push from
+        every device before the consumer runs, so a bound of 100 for 1,000 devices would drop
+        most of a burst that per-device streams keep.
+        """
+        if maxsize is None:
+            maxsize = DEFAULT_QUEUE_SIZE * max(1, len(self._members))
         return self._updates.stream(maxsize)
 
     def subscribe(self, callback: Callable[[DeviceUpdate], object]) -> Callable[[], None]:
