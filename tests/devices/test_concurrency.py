@@ -49,11 +49,11 @@ async def test_200_mixed_devices_in_one_gather() -> None:
 #: on open connections on both sides, where the ratio is the library's: ours waits for the 200
 #: answers at once and spends about 0.1 ms of CPU per device (the simulated fleet's included,
 #: since it runs in this process); theirs is 200 times a reply delay plus its own cost. About
-#: 60x here.
+#: 95x on a quiet 2-core machine.
 SPEED_UP = 20
 #: The same poll from cold (each status connects, and 3.4/3.5 negotiate a session key), where
 #: ours is bounded by the CPU of 200 connections and their handshakes on both sides of the
-#: loopback in one process: 40x on a quiet 2-core machine, 19.5x on a loaded CI runner. A
+#: loopback in one process: 36x on a quiet 2-core machine, 19.5x on a loaded CI runner. A
 #: machine's speed, not concurrency, decides the difference, so the cold gate is lower.
 COLD_SPEED_UP = 10
 REPLY_DELAY = 0.02
