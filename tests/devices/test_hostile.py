@@ -17,7 +17,7 @@ from tests.devices.test_faults import bounded, err
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection import conn
 from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason
-from tinytuya_asyncio.devices.status_cache import MAX_CACHED_KEYS, StatusCache
+from tinytuya_asyncio.devices.status_cache import CHECK_EVERY, MAX_CACHED_KEYS, StatusCache
 from tinytuya_asyncio.simulator import firmware
 
 
@@ -73,16 +73,17 @@ async def test_a_device_inventing_data_points_cannot_grow_its_cache_without_boun
     real = set(sim.dps)
     await sim.wait_for_clients(1)
     caplog.set_level(logging.DEBUG, logger="tinytuya_asyncio.devices.xenon")
-    for batch in range(4):  # 4 x 200 new ids, each push a valid status
-        invented = {f"x{batch}-{i}": i for i in range(200)}
+    frames = 2 * CHECK_EVERY - 1  # the status above was the first frame: checked twice
+    for batch in range(frames):  # 31 x 30 new ids, each push a valid status
+        invented = {f"x{batch}-{i}": i for i in range(30)}
         body = json.dumps({"dps": {"1": batch, **invented}}).encode()
         assert sim._server.broadcast(firmware.Outgoing(tuya.STATUS, body, push=True)) == 1
         assert err(await bounded(dev.receive())) is None
     historic = dev._cache.historic["dps"]
     assert len(historic) == MAX_CACHED_KEYS
     assert real <= set(historic)  # the device's own data points stay...
-    assert historic["1"] == 3  # ...and keep being updated
-    assert "x3-199" not in historic  # the newest inventions are what is left out
+    assert historic["1"] == frames - 1  # ...and keep being updated
+    assert f"x{frames - 1}-29" not in historic  # the newest inventions are what is left out
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "left out" in r.getMessage()]
     assert len(warnings) == 1  # once per device, then at DEBUG
     assert dev.id not in warnings[0].getMessage()  # ids are redacted in log text
@@ -92,6 +93,8 @@ def test_every_level_of_both_caches_is_bounded() -> None:
     cache = StatusCache()
     many = {str(i): i for i in range(MAX_CACHED_KEYS + 100)}
     result = {**{f"k{i}": i for i in range(MAX_CACHED_KEYS + 100)}, "dps": many, "data": {"dps": dict(many)}}
+    assert [cache.absorb(result, live=True) for _ in range(CHECK_EVERY - 1)] == [0] * (CHECK_EVERY - 1)
+    assert len(cache.historic["dps"]) > MAX_CACHED_KEYS  # between checks
     dropped = cache.absorb(result, live=True)
     assert dropped > 0
     for kept in (cache.historic, cache.last):
@@ -100,5 +103,5 @@ def test_every_level_of_both_caches_is_bounded() -> None:
         assert len(kept["data"]["dps"]) == MAX_CACHED_KEYS
         assert "0" in kept["dps"]  # the first ids stay; the last ones are left out
         assert str(MAX_CACHED_KEYS + 99) not in kept["dps"]
-    assert cache.absorb({"dps": {"0": "again"}}, live=True) == 0  # known ids still update
+    assert [cache.absorb({"dps": {"0": "again"}}, live=True) for _ in range(CHECK_EVERY)] == [0] * CHECK_EVERY
     assert cache.historic["dps"]["0"] == "again"

@@ -6,8 +6,9 @@ that arrive while a persistent connection is open, and is dropped with that conn
 
 Both are bounded, unlike tinytuya's: a device (or anything answering in its place) that keeps
 inventing data point ids or top-level keys would otherwise grow them for as long as the
-process runs. The first :data:`MAX_CACHED_KEYS` ids are kept and later new ones are left out,
-so the real data points, which a device reports from its first status on, stay.
+process runs. The first :data:`MAX_CACHED_KEYS` ids are kept and later new ones are left out
+(checked every :data:`CHECK_EVERY` frames), so the real data points, which a device reports
+from its first status on, stay.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from tinytuya_asyncio.protocol.dps import merge_results
 #: Keys a cache holds at most, at each level (top level, ``dps``, ``data.dps``). A DP id is a
 #: number from 1 to 255 on Tuya's platform; some firmware uses names too: twice that is room.
 MAX_CACHED_KEYS: Final = 512
+#: Frames between two checks of the bound: checking every frame cost 3 % of a warm status. A
+#: frame holds at most 16 KiB (``protocol.frames.DEFAULT_MAX_PAYLOAD``), so between checks a
+#: cache can only outgrow the bound by what that many frames can name.
+CHECK_EVERY: Final = 16
 #: The top-level keys that hold the data points: never left out (they are bounded inside).
 _NESTED: Final = frozenset({"dps", "data"})
 
@@ -26,7 +31,7 @@ _NESTED: Final = frozenset({"dps", "data"})
 class StatusCache:
     """The caches of one device (or gateway child)."""
 
-    __slots__ = ("have_status", "historic", "last")
+    __slots__ = ("have_status", "historic", "last", "unchecked")
 
     def __init__(self) -> None:
         #: Every DP ever reported (tinytuya's ``_historic_status``; handed out, not copied).
@@ -35,20 +40,25 @@ class StatusCache:
         self.last: dict[str, Any] = {}
         #: A status query went out since the cache was last cleared (tinytuya's ``_have_status``).
         self.have_status = False
+        #: Frames merged since the bound was last checked.
+        self.unchecked = 0
 
     def absorb(self, result: dict[str, Any], *, live: bool) -> int:
         """Merge a decoded frame; ``live`` when it arrived on an open persistent connection.
 
         Returns how many new keys were left out because a cache is full (normally 0).
         """
-        dropped = 0
-        historic = merge_results(self.historic, result)
-        if _largest(historic) > MAX_CACHED_KEYS:
-            dropped = _trim_levels(historic)
+        merge_results(self.historic, result)
         if live:
-            last = merge_results(self.last, result)
-            if _largest(last) > MAX_CACHED_KEYS:
-                dropped = max(dropped, _trim_levels(last))
+            merge_results(self.last, result)
+        self.unchecked += 1
+        if self.unchecked < CHECK_EVERY:  # what every frame pays: the bound is checked in batches
+            return 0
+        self.unchecked = 0
+        dropped = 0
+        for cache in (self.historic, self.last):
+            if _largest(cache) > MAX_CACHED_KEYS:
+                dropped = max(dropped, _trim_levels(cache))
         return dropped
 
     def current(self) -> dict[str, Any] | None:
