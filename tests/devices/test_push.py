@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
 from tests.devices.conftest import VERSIONS, DeviceFactory, SimFactory
 from tinytuya_asyncio.devices import DeviceUpdate
+from tinytuya_asyncio.devices.updates import UPDATE_FIELDS, new_update
 from tinytuya_asyncio.metrics import CounterSink
 
 
@@ -169,3 +171,12 @@ async def test_two_tasks_share_one_device(
     assert status["dps"]["2"] == 50
     assert again["dps"]["2"] == 66
     assert sim.stats.connections == 1
+
+
+def test_the_cheap_update_factory_makes_what_the_class_would() -> None:
+    assert tuple(f.name for f in dataclasses.fields(DeviceUpdate)) == UPDATE_FIELDS
+    dps = {"1": True}
+    made = new_update("bf01", "c1", {"1": True}, dps, {"dps": dps}, pushed=False)
+    assert made == DeviceUpdate("bf01", "c1", {"1": True}, dps, {"dps": dps}, pushed=False, dropped=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.dropped = 1  # type: ignore[misc]

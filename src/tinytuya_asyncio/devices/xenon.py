@@ -35,7 +35,13 @@ from tinytuya_asyncio.devices.receiver import PushBacklog
 from tinytuya_asyncio.devices.redact import redact_id
 from tinytuya_asyncio.devices.settings import TinytuyaSettings
 from tinytuya_asyncio.devices.status_cache import MAX_CACHED_KEYS, StatusCache
-from tinytuya_asyncio.devices.updates import DEFAULT_QUEUE_SIZE, DeviceUpdate, UpdateHub, UpdateStream
+from tinytuya_asyncio.devices.updates import (
+    DEFAULT_QUEUE_SIZE,
+    DeviceUpdate,
+    UpdateHub,
+    UpdateStream,
+    new_update,
+)
 from tinytuya_asyncio.exceptions import LocalProtocolError, TuyaError
 from tinytuya_asyncio.metrics import MetricsSink, Reporter
 from tinytuya_asyncio.protocol.dps import changed_dps, dps_of, merge_results
@@ -492,14 +498,8 @@ class XenonDeviceAsync(TinytuyaSettings):
         if cache.absorb(result, live=self._link.persist and self._link.connected):
             self._cache_overflowed()
         if changed:
-            update = DeviceUpdate(
-                device_id=self.id,
-                cid=self.cid,
-                changed=changed,
-                dps=dict(dps_of(cache.historic)),
-                result=result,
-                pushed=pushed,
-            )
+            known = dict(dps_of(cache.historic))
+            update = new_update(self.id, self.cid, changed, known, result, pushed=pushed)
             self._updates.publish(update)
             if everyone:
                 everyone.publish(update)
