@@ -14,6 +14,7 @@ import pytest
 
 from tests.devices.conftest import DeviceFactory, SimFactory
 from tests.devices.test_faults import bounded, err
+from tests.metrics.recording import RecordingSink
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.exceptions import LocalProtocolError
 from tinytuya_asyncio.simulator import SimulatedDevice
@@ -116,3 +117,19 @@ async def test_limits_can_change_at_run_time_and_belong_to_the_gateway(
         gateway.min_interval = -1
     with pytest.raises(ValueError, match="negative"):
         gateway.max_waiting = -1
+
+
+async def test_close_interrupts_a_wait_between_commands(
+    simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    sim = await simulate("3.3")
+    events = RecordingSink()
+    dev = connect_to(sim, persist=True, min_interval=30, metrics=events)
+    assert err(await bounded(dev.status())) is None
+    waiting = asyncio.create_task(dev.status())  # its turn is 30 s away
+    await events.wait_for("rate_limited")
+    await bounded(dev.close())
+    result = await bounded(waiting)
+    assert err(result) == str(tuya.ERR_PAYLOAD)
+    assert "link closed while waiting between commands" in result["Payload"]
+    assert len(sim.stats.received_at) == 1  # the second status never reached the device

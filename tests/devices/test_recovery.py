@@ -26,6 +26,7 @@ from tinytuya_asyncio.connection.backoff import (
 from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason, StateChange
 from tinytuya_asyncio.devices import DeviceAsync
 from tinytuya_asyncio.devices.receiver import RECEIVE_BACKLOG
+from tinytuya_asyncio.exceptions import ConnectionClosedError
 from tinytuya_asyncio.metrics import CounterSink
 from tinytuya_asyncio.simulator import ConnectionPolicy, SimulatedDevice
 
@@ -173,6 +174,23 @@ async def test_close_during_a_retry_delay_wins(simulate: SimFactory, connect_to:
     assert err(result) == str(tuya.ERR_PAYLOAD)
     assert dev.state is ConnectionState.CLOSED
     assert signal.counts["connect_failed"] == 1
+
+
+async def test_close_during_a_keep_trying_connect_leaves_no_supervisor(
+    simulate: SimFactory, connect_to: DeviceFactory
+) -> None:
+    sim = await simulate("3.3")
+    await sim.stop()
+    signal = _Signal("connect_failed")
+    dev = connect_to(sim, persist=True, connection_retry_limit=3, connection_retry_delay=30, metrics=signal)
+    call = asyncio.create_task(dev.connect(keep_trying=True))
+    await bounded(signal.reached.wait())  # first attempt refused: now sleeping 30 s
+    await bounded(dev.close())
+    with pytest.raises(ConnectionClosedError):
+        await bounded(call)
+    assert dev.state is ConnectionState.CLOSED
+    assert not dev._link.reconnecting  # close() had the last word: nothing keeps trying
+    assert not live_timers()
 
 
 async def test_close_while_reconnecting_stays_closed(simulate: SimFactory, connect_to: DeviceFactory) -> None:

@@ -145,6 +145,81 @@ async def test_one_failure_never_loses_the_others(sim: Simulator, caplog: pytest
         assert any("fleet operation failed" in r.getMessage() for r in caplog.records)
 
 
+async def test_an_operation_that_ends_cancelled_on_its_own_is_one_devices_failure(sim: Simulator) -> None:
+    devices = [_device(s) for s in sim.devices[:3]]
+
+    async def op(device: XenonDeviceAsync) -> object:
+        if device is devices[0]:
+            gone = asyncio.create_task(asyncio.sleep(10))
+            gone.cancel()
+            await gone  # something the operation awaited was cancelled elsewhere
+        return "ok"
+
+    fleet = Fleet(devices, min_interval=0, concurrency=1)
+    results = await fleet.run(op)
+    assert err(results[devices[0].id]) == str(tuya.ERR_STATE)
+    assert [results[d.id] for d in devices[1:]] == ["ok", "ok"]  # the worker went on
+
+
+async def test_an_operation_may_call_its_fleet_without_waiting_for_its_own_slot(sim: Simulator) -> None:
+    devices = [_device(s) for s in sim.devices[:3]]
+    async with Fleet(devices, min_interval=0, concurrency=1) as fleet:
+
+        async def op(device: XenonDeviceAsync) -> object:
+            if device is devices[0]:
+                await fleet.remove(devices[2].id)  # "drop the device that misbehaves"
+                assert (await fleet.status(ids=[devices[1].id]))[devices[1].id]["dps"]
+            return "ok"
+
+        async with asyncio.timeout(10):  # a deadlock would hang here
+            results = await fleet.run(op)
+    assert results[devices[0].id] == results[devices[1].id] == "ok"
+    assert err(results[devices[2].id]) == str(tuya.ERR_PARAMS)  # removed before its turn
+    assert devices[2].connection_state is ConnectionState.CLOSED
+
+
+async def test_devices_removed_or_closed_during_a_run_are_left_alone(sim: Simulator) -> None:
+    devices = [_device(s) for s in sim.devices[:3]]
+    first_running, release = asyncio.Event(), asyncio.Event()
+
+    async def op(device: XenonDeviceAsync) -> object:
+        if device is devices[0]:
+            first_running.set()
+            await release.wait()
+        return await device.status()
+
+    fleet = Fleet(devices, min_interval=0, concurrency=1)
+    run = asyncio.create_task(fleet.run(op))
+    await first_running.wait()
+    await fleet.remove(devices[1].id)  # its turn has not come: it must not be reopened
+    closing = asyncio.create_task(fleet.close())  # waits for the run's one slot
+    release.set()
+    results = await run
+    await closing
+    assert err(results[devices[1].id]) == str(tuya.ERR_PARAMS)
+    assert err(results[devices[2].id]) == str(tuya.ERR_PAYLOAD)  # the fleet closed first
+    assert "the fleet was closed" in results[devices[2].id]["Payload"]
+    assert [d.connection_state for d in devices] == [ConnectionState.CLOSED] * 3
+    assert not any(d._link.reconnecting for d in devices)
+
+
+async def test_a_raising_state_listener_does_not_silence_the_others(
+    sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard: list[str] = []
+
+    def broken(dev_id: str, change: object) -> None:
+        raise RuntimeError("a bug in the application's listener")
+
+    async with Fleet([_device(sim.devices[0])], min_interval=0) as fleet:
+        fleet.add_state_listener(broken)
+        fleet.add_state_listener(lambda dev_id, change: heard.append(dev_id))
+        with caplog.at_level(logging.ERROR, logger="tinytuya_asyncio.fleet"):
+            await fleet.close()
+    assert heard == [sim.devices[0].dev_id]
+    assert any("state listener failed" in r.getMessage() for r in caplog.records)
+
+
 async def test_a_cancelled_operation_leaves_no_worker_behind(sim: Simulator) -> None:
     simulated = sim.devices[0]
     simulated.faults.reply_delay = 5

@@ -35,7 +35,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Collection
-from typing import Final
+from typing import Final, TypeVar
 
 from tinytuya_asyncio.connection.backoff import Backoff
 from tinytuya_asyncio.connection.conn import TuyaConnection, open_connection
@@ -60,6 +60,7 @@ from tinytuya_asyncio.protocol.session import Session
 from tinytuya_asyncio.protocol.versions import VersionSpec
 from tinytuya_asyncio.scanner import held
 
+_T = TypeVar("_T")
 _LOGGER = logging.getLogger(__name__)
 
 #: State changes without a reason, error or delay: immutable, so made once.
@@ -81,9 +82,9 @@ class DeviceLink:
         "_conn",
         "_connect_failed",
         "_connected_at",
-        "_connects",
         "_device_cipher",
         "_epoch",
+        "_interruptible",
         "_last_change",
         "_last_command",
         "_local_key",
@@ -170,7 +171,9 @@ class DeviceLink:
         self._closing: set[TuyaConnection] | None = None  # released connections whose socket may linger
         # Connects running in callers' tasks: close() cancels them, and awaits the future it
         # puts beside each.
-        self._connects: dict[asyncio.Task[object], asyncio.Future[None] | None] | None = None
+        #: Tasks in a wait close() interrupts (connects, rate-limit waits): each maps to the
+        #: future close() waits on while it lets go.
+        self._interruptible: dict[asyncio.Task[object], asyncio.Future[None] | None] | None = None
         self._epoch = 0  # bumped by close(): requests started before it stop
         self._connected_at = 0.0
 
@@ -313,19 +316,30 @@ class DeviceLink:
             return
         self._report("rate_limited", cmd=cmd, delay=delay)
         while delay > 0:  # a timer may fire a hair early: the interval is a promise to the device
-            await asyncio.sleep(delay)  # bounded by min_interval
+            # Bounded by min_interval, and interrupted by close().
+            await self._until_closed(asyncio.sleep(delay), "waiting between commands")
             delay = self._last_command + self.min_interval - loop.time()
         if epoch != self._epoch:
             raise ConnectionClosedError(f"{self.name}: link closed")
 
-    async def connect(self) -> None:
-        """Make sure a connection is open (connecting if needed)."""
-        if not self._turns.take_now():
-            await self._take_turn()
+    async def connect(self, *, keep_trying: bool = False) -> None:
+        """Make sure a connection is open (connecting if needed).
+
+        ``keep_trying``: when a persistent link's connect fails, the reconnect supervisor goes
+        on trying in the background, with backoff, unless :meth:`close` ran meanwhile.
+        """
+        epoch = self._epoch
         try:
-            await self._acquire()
-        finally:
-            self._turns.done()
+            if not self._turns.take_now():
+                await self._take_turn()
+            try:
+                await self._acquire()
+            finally:
+                self._turns.done()
+        except TuyaError as exc:
+            if keep_trying and epoch == self._epoch:  # a close() in between has the last word
+                self._keep_trying(exc)
+            raise
 
     async def request(
         self,
@@ -457,31 +471,36 @@ class DeviceLink:
     async def _connect_with_retries(self) -> TuyaConnection:
         """tinytuya's schedule: ``retry_limit`` attempts, ``retry_delay`` apart; close() interrupts it."""
         epoch = self._epoch
+        connection = await self._until_closed(self._attempts(), "connecting")
+        if epoch != self._epoch:  # close() ran as the connection came up: never adopt it
+            connection.close()
+            raise ConnectionClosedError(f"{self.name}: link closed while connecting")
+        self._adopt(connection)
+        return connection
+
+    async def _until_closed(self, waiting: Awaitable[_T], what: str) -> _T:
+        """``await waiting``, unless close() runs meanwhile: then ConnectionClosedError."""
+        epoch = self._epoch
         task = asyncio.current_task()
         assert task is not None
         # close() cancels the tasks registered here and tells them apart from a cancellation
         # of their own by the count asyncio keeps (as asyncio.timeout does, for less than a
         # timeout context per connect): a cancel of ours becomes "link closed".
         cancelling = task.cancelling()
-        connects = self._connects
-        if connects is None:
-            connects = self._connects = {}
-        connects[task] = None
+        registered = self._interruptible
+        if registered is None:
+            registered = self._interruptible = {}
+        registered[task] = None
         try:
-            connection = await self._attempts()
+            return await waiting
         except asyncio.CancelledError:
             if epoch != self._epoch and task.uncancel() <= cancelling:
-                raise ConnectionClosedError(f"{self.name}: link closed while connecting") from None
+                raise ConnectionClosedError(f"{self.name}: link closed while {what}") from None
             raise
         finally:
-            unwound = connects.pop(task, None)
-            if unwound is not None:  # close() is waiting for this connect to let go
+            unwound = registered.pop(task, None)
+            if unwound is not None:  # close() is waiting for this task to let go
                 unwound.set_result(None)
-        if epoch != self._epoch:  # close() ran as the connection came up: never adopt it
-            connection.close()
-            raise ConnectionClosedError(f"{self.name}: link closed while connecting")
-        self._adopt(connection)
-        return connection
 
     async def _attempts(self) -> TuyaConnection:
         self._set_state(ConnectionState.CONNECTING)
@@ -599,7 +618,7 @@ class DeviceLink:
         if self._reconnect is not None:
             self._reconnect.wake()
 
-    def keep_trying(self, error: TuyaError) -> None:
+    def _keep_trying(self, error: TuyaError) -> None:
         """A persistent link whose connect failed: let the supervisor bring it up, with backoff.
 
         Requests made meanwhile get the supervisor's fail-fast, rate-limited attempts.
@@ -636,11 +655,11 @@ class DeviceLink:
         self._epoch += 1
         loop = asyncio.get_running_loop()
         interrupted: list[asyncio.Future[None]] = []
-        connects = self._connects or {}
-        for task in list(connects):
-            unwound = connects[task] = loop.create_future()
+        waiting = self._interruptible or {}
+        for task in list(waiting):
+            unwound = waiting[task] = loop.create_future()
             interrupted.append(unwound)
-            task.cancel()  # that connect ends with "link closed" (see _connect_with_retries)
+            task.cancel()  # that wait ends with "link closed" (see _until_closed)
         if self._reconnect is not None:
             await self._reconnect.stop()
         connection, self._conn = self._conn, None

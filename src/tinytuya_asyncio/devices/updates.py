@@ -198,7 +198,8 @@ class UpdateHub:
 
     def discard(self, stream: UpdateStream) -> None:
         if self._streams:
-            self._streams = [ref for ref in self._streams if ref() not in (stream, None)]
+            # Over a copy: a collection meanwhile may drop a dead stream's reference from the list.
+            self._streams = [ref for ref in self._streams[:] if ref() not in (stream, None)]
 
     def _collected(self, gone: weakref.ref[UpdateStream]) -> None:
         if self._streams and gone in self._streams:

@@ -344,12 +344,7 @@ class XenonDeviceAsync(TinytuyaSettings):
         """
         if self.parent is not None:
             self.parent.children.check_open(self._link.state, self.id)
-        try:
-            await self._link.connect()
-        except TuyaError as exc:
-            if keep_trying:
-                self._link.keep_trying(exc)
-            raise
+        await self._link.connect(keep_trying=keep_trying)
 
     async def close(self) -> None:
         """Close the connection, stop heartbeats and reconnects, end update streams (idempotent).

@@ -15,7 +15,8 @@ What it does for you, and what it never does:
 * Operations on many devices run ``concurrency`` at a time across the whole fleet, and one
   request at a time per connection (a gateway's children take turns). Each device's outcome
   is kept by id: its result, or tinytuya's error dict; one device's failure never loses the
-  others' results, and nothing raises but cancellation.
+  others' results, and nothing raises but cancellation. A device removed, or a fleet closed,
+  before a device's turn leaves it out (912, 904): nothing closed is reopened behind you.
 * Every device in the fleet follows the fleet's limits: at least ``min_interval`` seconds
   between two commands to it, at most ``max_waiting`` requests queued for it (see
   :mod:`tinytuya_asyncio.connection.link`).
@@ -31,6 +32,7 @@ What it does for you, and what it never does:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -39,11 +41,13 @@ from typing import Any, Final, Self
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.state import StateChange
 from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate, UpdateStream, XenonDeviceAsync
+from tinytuya_asyncio.devices.errors import error_dict
 from tinytuya_asyncio.devices.redact import redact_id
 from tinytuya_asyncio.devices.updates import DEFAULT_QUEUE_SIZE, UpdateHub
+from tinytuya_asyncio.exceptions import ConnectionClosedError
 from tinytuya_asyncio.fleet.build import devices_from
 from tinytuya_asyncio.fleet.members import Member, groups_of
-from tinytuya_asyncio.fleet.runner import run_groups
+from tinytuya_asyncio.fleet.runner import run_groups, running_for
 from tinytuya_asyncio.metrics import Counters, DefaultSink, FanOut, MetricsSink, Reporter
 from tinytuya_asyncio.scanner import DeviceDirectory, load_devices_file
 
@@ -64,6 +68,8 @@ DEVICE_DEFAULTS: Final[Mapping[str, Any]] = {
     "connection_retry_limit": 2,
     "connection_retry_delay": 1.0,
 }
+
+_LOGGER = logging.getLogger(__name__)
 
 Operation = Callable[[XenonDeviceAsync], Awaitable[Any]]
 StateListener = Callable[[str, StateChange], None]
@@ -106,6 +112,7 @@ class Fleet:
         self._state_listeners: tuple[StateListener, ...] = ()
         self._slots: asyncio.Semaphore | None = None  # made in the loop, at the first operation
         self._open = False
+        self._epoch = 0  # bumped by close(): runs started before it leave the rest out
         for device in devices:
             self._adopt(device)
 
@@ -194,10 +201,8 @@ class Fleet:
             gone.release()
             if self.counters is not None:
                 self.counters.forget(gone.device.id)
-        if close:
-            await run_groups(
-                groups_of(m.device for m in leaving), _close, slots=self._semaphore(), concurrency=1
-            )
+        if close:  # no fleet slot: closing is quick, and the caller may be an operation holding one
+            await run_groups(groups_of(m.device for m in leaving), _close, slots=None, concurrency=1)
         return device
 
     # -- connections -----------------------------------------------------------------------
@@ -208,8 +213,13 @@ class Fleet:
         return await self._run(_connect, ids)
 
     async def close(self) -> None:
-        """Close every device and end the update streams (idempotent; leaves nothing behind)."""
+        """Close every device and end the update streams (idempotent; leaves nothing behind).
+
+        Operations still running leave the devices whose turn had not come out (with
+        tinytuya's 904 dict); a device's request in flight ends as its device closes.
+        """
         self._open = False
+        self._epoch += 1
         await self._run(_close, None)
         self._updates.close()
 
@@ -238,7 +248,10 @@ class Fleet:
 
     def _state_changed(self, dev_id: str, change: StateChange) -> None:
         for listener in self._state_listeners:
-            listener(dev_id, change)  # the link logs and swallows what a listener raises
+            try:
+                listener(dev_id, change)
+            except Exception:  # one listener's defect must not keep the change from the others
+                _LOGGER.exception("%s: fleet state listener failed", redact_id(dev_id))
 
     # -- operations ------------------------------------------------------------------------
 
@@ -284,8 +297,21 @@ class Fleet:
             wanted = list(dict.fromkeys(ids))
             chosen = [self._members[i].device for i in wanted if i in self._members]
             unknown = [i for i in wanted if i not in self._members]
+        epoch, members = self._epoch, self._members
+
+        def skip(device: XenonDeviceAsync) -> dict[str, Any] | None:
+            member = members.get(device.id)
+            if member is None or member.device is not device:
+                return tuya.error_json(tuya.ERR_PARAMS, f"{redact_id(device.id)}: removed from this fleet")
+            if epoch != self._epoch:
+                return error_dict(ConnectionClosedError(f"{redact_id(device.id)}: the fleet was closed"))
+            return None
+
+        # An operation calling the fleet again (add, remove, close, another run) must not wait
+        # for a slot that it holds itself: nested runs are bounded by their workers alone.
+        slots = None if running_for.get() is self else self._semaphore()
         results = await run_groups(
-            groups_of(chosen), operation, slots=self._semaphore(), concurrency=self.concurrency
+            groups_of(chosen), operation, slots=slots, concurrency=self.concurrency, owner=self, skip=skip
         )
         for dev_id in unknown:
             results[dev_id] = tuya.error_json(tuya.ERR_PARAMS, f"{redact_id(dev_id)}: not in this fleet")
