@@ -97,9 +97,9 @@ class Fleet:
             raise ValueError("concurrency must be at least 1")
         if min_interval < 0 or (max_waiting is not None and max_waiting < 0):
             raise ValueError("min_interval and max_waiting cannot be negative")
-        self.concurrency = concurrency
-        self.min_interval = min_interval
-        self.max_waiting = max_waiting
+        self._concurrency = concurrency
+        self._min_interval = min_interval
+        self._max_waiting = max_waiting
         self._metrics = metrics
         #: Counts per device id, when made with ``counters=True``.
         self.counters: Counters | None = Counters() if counters else None
@@ -142,6 +142,23 @@ class Fleet:
         directory = await asyncio.to_thread(load_devices_file, path)
         return cls.from_entries(directory, **options)
 
+    @property
+    def concurrency(self) -> int:
+        """Devices worked on at once across every operation of the fleet (set at construction)."""
+        return self._concurrency
+
+    @property
+    def min_interval(self) -> float:
+        """The minimum interval the fleet gives each device it adopts (set at construction;
+        change one device's with its own ``min_interval``)."""
+        return self._min_interval
+
+    @property
+    def max_waiting(self) -> int | None:
+        """The bound on waiting requests the fleet gives each device it adopts (set at
+        construction; change one device's with its own ``max_waiting``)."""
+        return self._max_waiting
+
     def __repr__(self) -> str:
         return f"<Fleet {len(self._members)} devices {'open' if self._open else 'closed'}>"
 
@@ -169,8 +186,8 @@ class Fleet:
             raise ValueError(f"{redact_id(device.id)} is already in the fleet")
         member = Member(device)
         if device.parent is None:  # a child follows its gateway's limits
-            device.min_interval = self.min_interval
-            device.max_waiting = self.max_waiting
+            device.min_interval = self._min_interval
+            device.max_waiting = self._max_waiting
         if self.counters is not None or self._metrics is not None:
             forward: MetricsSink = self._metrics or device.metrics or DefaultSink()
             member.previous_sink, member.sink_set = device.metrics, True
@@ -311,7 +328,7 @@ class Fleet:
         # for a slot that it holds itself: nested runs are bounded by their workers alone.
         slots = None if running_for.get() is self else self._semaphore()
         results = await run_groups(
-            groups_of(chosen), operation, slots=slots, concurrency=self.concurrency, owner=self, skip=skip
+            groups_of(chosen), operation, slots=slots, concurrency=self._concurrency, owner=self, skip=skip
         )
         for dev_id in unknown:
             results[dev_id] = tuya.error_json(tuya.ERR_PARAMS, f"{redact_id(dev_id)}: not in this fleet")
@@ -319,7 +336,7 @@ class Fleet:
 
     def _semaphore(self) -> asyncio.Semaphore:
         if self._slots is None:
-            self._slots = asyncio.Semaphore(self.concurrency)
+            self._slots = asyncio.Semaphore(self._concurrency)
         return self._slots
 
     # -- updates ---------------------------------------------------------------------------
