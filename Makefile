@@ -47,8 +47,8 @@ test: lint typecheck docs unit
 bench: bench-poll bench-persistent bench-memory
 
 bench-poll: $(BENCH_STAMP)
-	$(BIN)/python -m bench.run
-	$(BIN)/python -m bench.run --devices 100 --reply-delay 0.02
+	$(BIN)/python -m bench.run --loops asyncio,uvloop
+	$(BIN)/python -m bench.run --devices 100 --reply-delay 0.02 --loops asyncio,uvloop
 
 bench-persistent: $(BENCH_STAMP)
 	$(BIN)/python -m bench.persistent
