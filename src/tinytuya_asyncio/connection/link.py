@@ -169,8 +169,6 @@ class DeviceLink:
         self._push_handler: Callable[[Answer], None] = _ignore_push
         self._reconnect: Reconnector | None = None  # made at the first loss of a persistent link
         self._closing: set[TuyaConnection] | None = None  # released connections whose socket may linger
-        # Connects running in callers' tasks: close() cancels them, and awaits the future it
-        # puts beside each.
         #: Tasks in a wait close() interrupts (connects, rate-limit waits): each maps to the
         #: future close() waits on while it lets go.
         self._interruptible: dict[asyncio.Task[object], asyncio.Future[None] | None] | None = None

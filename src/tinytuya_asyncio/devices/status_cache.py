@@ -73,7 +73,7 @@ class StatusCache:
 
 
 def _largest(cache: dict[str, Any]) -> int:
-    """The most keys at one level of ``cache`` (a few look-ups: this runs on every frame)."""
+    """The most keys at one level of ``cache``."""
     dps = cache.get("dps")
     data_dps = _data_dps(cache) if "data" in cache else None
     return max(
