@@ -292,3 +292,19 @@ async def test_devices_files_and_their_children(tmp_path: Path, caplog: pytest.L
     fleet = Fleet.from_entries(entries)
     assert fleet[gateway.id].socketPersistent  # a fleet's devices are persistent by default
     assert len(fleet) == 2
+
+
+def test_a_fleet_serves_one_event_loop_after_another() -> None:
+    devices = [DeviceAsync(f"bf{n:018d}", "127.0.0.1", "0123456789abcdef", version=3.3) for n in range(2)]
+    fleet = Fleet(devices, concurrency=1)
+
+    async def contended() -> list[dict[str, Any]]:
+        async def op(device: XenonDeviceAsync) -> object:
+            await asyncio.sleep(0)  # the other run waits for the one slot meanwhile
+            return "ok"
+
+        return list(await asyncio.gather(fleet.run(op), fleet.run(op)))
+
+    first = asyncio.run(contended())
+    second = asyncio.run(contended())  # a new loop: the old one's semaphore would refuse it
+    assert first == second == [dict.fromkeys(fleet.ids, "ok")] * 2

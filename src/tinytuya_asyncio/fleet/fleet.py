@@ -110,7 +110,10 @@ class Fleet:
         self._members: dict[str, Member] = {}
         self._updates = UpdateHub(self._on_dropped)
         self._state_listeners: tuple[StateListener, ...] = ()
-        self._slots: asyncio.Semaphore | None = None  # made in the loop, at the first operation
+        # Made in the loop, at the first operation; again in another loop (a semaphore that
+        # ever made a caller wait belongs to the loop it waited in).
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
         self._open = False
         self._epoch = 0  # bumped by close(): runs started before it leave the rest out
         for device in devices:
@@ -335,8 +338,9 @@ class Fleet:
         return results
 
     def _semaphore(self) -> asyncio.Semaphore:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._concurrency)
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots_loop is not loop:
+            self._slots, self._slots_loop = asyncio.Semaphore(self._concurrency), loop
         return self._slots
 
     # -- updates ---------------------------------------------------------------------------
