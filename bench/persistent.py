@@ -264,20 +264,42 @@ class Ours:
         await asyncio.gather(*(d.close() for d in self._devices))
 
 
-# -- tinytuya's Monitor pattern ----------------------------------------------------------------
+# -- the peers ------------------------------------------------------------------------------
 
 
-class Monitor:
-    """Persistent ``tinytuya.Device`` objects and one receive thread over all their sockets."""
+class _Peer:
+    """A peer's devices, and the recorder its receiving side hands each push to."""
 
     consumers: tuple[str, ...] = ("receive",)
 
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
         self._devices: list[Any] = []
+        self._recorder = Recorder()
+
+    async def consume(self, consumer: str, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    async def stop_consuming(self) -> None:
+        self._recorder = Recorder()
+
+
+class _ThreadedPeer(_Peer):
+    """A peer whose pushes are read by a thread of its own until :meth:`_stop_thread`."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        super().__init__(config)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._recorder = Recorder()
+
+    def _stop_thread(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class Monitor(_ThreadedPeer):
+    """Persistent ``tinytuya.Device`` objects and one receive thread over all their sockets."""
 
     def build(self, entries: Sequence[DeviceEntry]) -> None:
         import tinytuya  # noqa: PLC0415 - the referee, imported where it is used
@@ -329,16 +351,8 @@ class Monitor:
                 heapq.heappush(due, (now + HEARTBEAT_INTERVAL, index))
         selector.close()
 
-    async def consume(self, consumer: str, recorder: Recorder) -> None:
-        self._recorder = recorder
-
-    async def stop_consuming(self) -> None:
-        self._recorder = Recorder()
-
     async def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._stop_thread()
         for device in self._devices:
             device.close()
 
@@ -346,14 +360,10 @@ class Monitor:
 # -- tinytuya-async -----------------------------------------------------------------------------
 
 
-class TinytuyaAsync:
-    consumers: tuple[str, ...] = ("receive",)
-
+class TinytuyaAsync(_Peer):
     def __init__(self, config: ClientConfig) -> None:
-        self._config = config
-        self._devices: list[Any] = []
+        super().__init__(config)
         self._tasks: list[asyncio.Task[None]] = []
-        self._recorder = Recorder()
 
     def build(self, entries: Sequence[DeviceEntry]) -> None:
         self._devices = [tinytuya_async_device(entry, self._config) for entry in entries]
@@ -379,12 +389,6 @@ class TinytuyaAsync:
             await device.heartbeat()
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
-    async def consume(self, consumer: str, recorder: Recorder) -> None:
-        self._recorder = recorder
-
-    async def stop_consuming(self) -> None:
-        self._recorder = Recorder()
-
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -395,15 +399,8 @@ class TinytuyaAsync:
 # -- rustuya --------------------------------------------------------------------------------------
 
 
-class Rustuya:
+class Rustuya(_ThreadedPeer):
     consumers: tuple[str, ...] = ("listener",)
-
-    def __init__(self, config: ClientConfig) -> None:
-        self._config = config
-        self._devices: list[Any] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._recorder = Recorder()
 
     def build(self, entries: Sequence[DeviceEntry]) -> None:
         self._devices = [rustuya_device(entry, self._config, nowait=True) for entry in entries]
@@ -422,16 +419,8 @@ class Rustuya:
             if isinstance(event, dict):
                 self._recorder.result(event.get("payload"))
 
-    async def consume(self, consumer: str, recorder: Recorder) -> None:
-        self._recorder = recorder
-
-    async def stop_consuming(self) -> None:
-        self._recorder = Recorder()
-
     async def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._stop_thread()
         for device in self._devices:
             device.stop()
 
