@@ -9,7 +9,6 @@ the children's final data points are compared.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 import tinytuya
 
 from tests.devices.conftest import port_of
-from tests.devices.parity import Call, Raised, call
+from tests.devices.parity import Call, Raised, call, sent
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.devices import BulbDeviceAsync, CoverDeviceAsync, DeviceAsync, OutletDeviceAsync
 from tinytuya_asyncio.simulator import SimulatedGateway, profile_dps
@@ -78,18 +77,6 @@ def normalised(outcome: Any) -> Any:
     if isinstance(outcome, dict) and "device" in outcome:
         return {**outcome, "device": outcome["device"].cid}
     return outcome
-
-
-def sent(gw: SimulatedGateway) -> list[tuple[int, Any]]:
-    out: list[tuple[int, Any]] = []
-    for cmd, body in gw.stats.received:
-        parsed = json.loads(body) if body else None
-        if isinstance(parsed, dict):
-            parsed.pop("t", None)
-            if isinstance(parsed.get("data"), dict):
-                parsed["data"].pop("t", None)
-        out.append((cmd, parsed))
-    return out
 
 
 def options(gw: SimulatedGateway, persist: bool) -> dict[str, Any]:

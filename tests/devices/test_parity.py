@@ -8,7 +8,6 @@ results and the requests each device received are compared.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 import tinytuya
 
 from tests.devices.conftest import DEV_ID, KEY, VERSIONS, SimFactory, port_of, split_version
+from tests.devices.parity import sent
 from tinytuya_asyncio.devices import DeviceAsync
 from tinytuya_asyncio.simulator import SimulatedDevice
 
@@ -52,19 +52,6 @@ SCENARIO: list[Step] = [
     _step("set_value", 3, "auto", nowait=True),
     _step("status", nowait=True),
 ]
-
-
-def _sent(sim: SimulatedDevice) -> list[tuple[int, Any]]:
-    """What the device received, with the wall-clock ``t`` fields removed."""
-    out: list[tuple[int, Any]] = []
-    for cmd, body in sim.stats.received:
-        parsed = json.loads(body) if body else None
-        if isinstance(parsed, dict):
-            parsed.pop("t", None)
-            if isinstance(parsed.get("data"), dict):
-                parsed["data"].pop("t", None)
-        out.append((cmd, parsed))
-    return out
 
 
 def _run_sync(sim: SimulatedDevice, persist: bool) -> list[Any]:
@@ -120,7 +107,7 @@ async def test_same_results_and_same_requests_as_tinytuya(
     for (name, _, _), want, got in zip(SCENARIO, expected, actual, strict=True):
         assert got == want, f"{name}: sync returned {want!r}, async returned {got!r}"
     assert async_twin.dps == sync_twin.dps
-    assert _sent(async_twin) == _sent(sync_twin)
+    assert sent(async_twin) == sent(sync_twin)
 
 
 async def test_nowait_replies_are_not_returned_later(simulate: SimFactory) -> None:
