@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from fuzz.outcomes import ErrorLog
 from tests.loops import LOOP_FACTORIES
 from tests.ports import free_udp_ports
 from tinytuya_asyncio.scanner import ListenConfig, ResolverConfig, set_default_resolver_config
@@ -94,3 +95,12 @@ def loopback_only() -> Iterator[None]:
         _watching.remove(violations)
         set_default_resolver_config(None)
     assert not violations, f"non-loopback socket use: {violations}"
+
+
+@pytest.fixture
+def errors() -> Iterator[ErrorLog]:
+    """What the package and asyncio log at ERROR while a fuzz test runs (the fuzz harness's log)."""
+    log = ErrorLog()
+    log.watch()
+    yield log
+    log.unwatch()

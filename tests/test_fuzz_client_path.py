@@ -12,7 +12,6 @@ RemoteProtocolError that its owner hears through ``on_lost``. Never an exception
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from functools import cache
 
 import pytest
@@ -28,14 +27,6 @@ from tinytuya_asyncio.protocol import Role
 from tinytuya_asyncio.protocol.dps import dps_of
 
 VARIANT_IDS = [v.name for v in VARIANTS]
-
-
-@pytest.fixture
-def errors() -> Iterator[ErrorLog]:
-    log = ErrorLog()
-    log.watch()
-    yield log
-    log.unwatch()
 
 
 @cache

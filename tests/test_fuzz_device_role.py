@@ -8,7 +8,6 @@ bodies, then mutated and split) from hypothesis draws, and fed to a fresh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
 
 import pytest
@@ -23,14 +22,6 @@ from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.protocol import Role
 
 VARIANT_IDS = [v.name for v in VARIANTS]
-
-
-@pytest.fixture
-def errors() -> Iterator[ErrorLog]:
-    log = ErrorLog()
-    log.watch()
-    yield log
-    log.unwatch()
 
 
 @cache
