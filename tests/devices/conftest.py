@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tinytuya_asyncio.connection.state import ConnectionState, DisconnectReason, StateChange
 from tinytuya_asyncio.devices import DeviceAsync
 from tinytuya_asyncio.simulator.device import SimulatedDevice
 
@@ -61,6 +62,21 @@ def port_of(sim: SimulatedDevice) -> int:
     """The port a started simulated device listens on."""
     assert sim.port is not None, "the simulated device was never started"
     return sim.port
+
+
+def next_state(
+    dev: DeviceAsync, state: ConnectionState, reason: DisconnectReason | None = None
+) -> asyncio.Future[StateChange]:
+    """Resolved by the next change to ``state`` (with ``reason``, if given) that ``dev`` reports."""
+    future: asyncio.Future[StateChange] = asyncio.get_running_loop().create_future()
+
+    def listener(change: StateChange) -> None:
+        if change.state is state and (reason is None or change.reason is reason) and not future.done():
+            future.set_result(change)
+
+    remove = dev.add_state_listener(listener)
+    future.add_done_callback(lambda _: remove())
+    return future
 
 
 def split_version(version: str) -> tuple[str, bool]:

@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.devices.conftest import port_of
+from tests.devices.conftest import next_state, port_of
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.backoff import Backoff
-from tinytuya_asyncio.connection.state import ConnectionState, StateChange
+from tinytuya_asyncio.connection.state import ConnectionState
 from tinytuya_asyncio.devices import DeviceAsync, DeviceUpdate
 from tinytuya_asyncio.exceptions import ConnectError
 from tinytuya_asyncio.simulator import SimulatedGateway
@@ -51,19 +51,6 @@ async def bounded(call: Awaitable[T]) -> T:
 
 def err(result: dict[str, Any] | None) -> str | None:
     return None if result is None else result.get("Err")
-
-
-def state_seen(dev: DeviceAsync, state: ConnectionState) -> asyncio.Future[StateChange]:
-    """Resolved by the next change to ``state`` that ``dev``'s listeners hear."""
-    future: asyncio.Future[StateChange] = asyncio.get_running_loop().create_future()
-
-    def listener(change: StateChange) -> None:
-        if change.state is state and not future.done():
-            future.set_result(change)
-
-    remove = dev.add_state_listener(listener)
-    future.add_done_callback(lambda _: remove())
-    return future
 
 
 async def test_children_share_one_connection_and_get_their_own_answers(gateway: SimulatedGateway) -> None:
@@ -383,11 +370,11 @@ async def test_children_follow_their_parents_reconnect(gateway: SimulatedGateway
     stream = sibling.updates()
     try:
         assert err(await bounded(child.status())) is None
-        lost = state_seen(child, ConnectionState.RECONNECTING)
+        lost = next_state(child, ConnectionState.RECONNECTING)
         await gateway.stop()
         await bounded(lost)
         assert child.connection_state is not ConnectionState.CONNECTED
-        back = state_seen(child, ConnectionState.CONNECTED)
+        back = next_state(child, ConnectionState.CONNECTED)
         await gateway.start()
         child.wake()  # a child wakes its gateway's reconnect, as the gateway itself would
         await bounded(back)

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.devices.conftest import port_of
+from tests.devices.conftest import next_state, port_of
 from tinytuya_asyncio.connection.backoff import Backoff
-from tinytuya_asyncio.connection.state import ConnectionState, StateChange
+from tinytuya_asyncio.connection.state import ConnectionState
 from tinytuya_asyncio.devices import (
     BulbDeviceAsync,
     CoverDeviceAsync,
@@ -201,10 +201,10 @@ async def test_two_dozen_children_of_every_class_through_a_hub_restart(hub: Hub)
     assert hub.sim.stats.connections == 1
 
     # The hub restarts: every child hears its parent go and come back.
-    lost = {cid: _seen(child, ConnectionState.RECONNECTING) for cid, child in hub.children.items()}
+    lost = {cid: next_state(child, ConnectionState.RECONNECTING) for cid, child in hub.children.items()}
     await hub.sim.stop()
     await bounded(asyncio.gather(*lost.values()))
-    back = {cid: _seen(child, ConnectionState.CONNECTED) for cid, child in hub.children.items()}
+    back = {cid: next_state(child, ConnectionState.CONNECTED) for cid, child in hub.children.items()}
     await hub.sim.start()
     parent.wake()
     await bounded(asyncio.gather(*back.values()))
@@ -218,15 +218,3 @@ async def test_two_dozen_children_of_every_class_through_a_hub_restart(hub: Hub)
         assert final is not None
         assert final["dps"] == hub.sim.children[cid], cid
         assert (await hub.children[cid].cached_status(nowait=True) or {}).get("dps") == hub.sim.children[cid]
-
-
-def _seen(dev: DeviceAsync, state: ConnectionState) -> asyncio.Future[StateChange]:
-    future: asyncio.Future[StateChange] = asyncio.get_running_loop().create_future()
-
-    def listener(change: StateChange) -> None:
-        if change.state is state and not future.done():
-            future.set_result(change)
-
-    remove = dev.add_state_listener(listener)
-    future.add_done_callback(lambda _: remove())
-    return future

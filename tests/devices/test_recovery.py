@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.devices.conftest import DeviceFactory, SimFactory, port_of
+from tests.devices.conftest import DeviceFactory, SimFactory, next_state, port_of
 from tests.devices.test_faults import bounded, err
 from tests.loops import live_timers
 from tinytuya_asyncio import _tinytuya as tuya
@@ -39,17 +39,6 @@ def _changes(dev: DeviceAsync) -> list[StateChange]:
     seen: list[StateChange] = []
     dev.add_state_listener(seen.append)
     return seen
-
-
-def _next_state(dev: DeviceAsync, state: ConnectionState, reason: DisconnectReason | None = None) -> Any:
-    future: asyncio.Future[StateChange] = asyncio.get_running_loop().create_future()
-
-    def listener(change: StateChange) -> None:
-        if change.state is state and (reason is None or change.reason is reason) and not future.done():
-            future.set_result(change)
-
-    dev.add_state_listener(listener)
-    return future
 
 
 class _Signal(CounterSink):
@@ -88,7 +77,7 @@ async def test_a_device_freed_by_another_client_answers_the_next_call(
     stop_holding = dev.add_state_listener(hold_the_device)
     other = connect_to(sim, persist=True, heartbeat_interval=None)
     assert err(await bounded(other.status())) is None
-    replaced = _next_state(dev, ConnectionState.RECONNECTING, DisconnectReason.REPLACED)
+    replaced = next_state(dev, ConnectionState.RECONNECTING, DisconnectReason.REPLACED)
     while not replaced.done():  # calls while the other client holds it fail, none as a key error
         result = await bounded(dev.status())
         assert err(result) in {str(tuya.ERR_PAYLOAD), str(tuya.ERR_CONNECT), str(tuya.ERR_OFFLINE)}
@@ -198,7 +187,7 @@ async def test_close_while_reconnecting_stays_closed(simulate: SimFactory, conne
     dev = connect_to(sim, persist=True, heartbeat_interval=0.05, backoff=Backoff(floor=0.01, cap=0.02))
     changes = _changes(dev)
     assert err(await bounded(dev.status())) is None
-    reconnecting = _next_state(dev, ConnectionState.RECONNECTING)
+    reconnecting = next_state(dev, ConnectionState.RECONNECTING)
     await sim.stop()
     await bounded(reconnecting)
     await bounded(dev.close())
@@ -242,8 +231,8 @@ async def test_a_persistent_link_renews_after_a_cancelled_request(
     sim = await simulate("3.4")
     dev = connect_to(sim, persist=True)
     assert err(await bounded(dev.status())) is None
-    renewed = _next_state(dev, ConnectionState.RECONNECTING, DisconnectReason.CANCELLED)
-    back = _next_state(dev, ConnectionState.CONNECTED)
+    renewed = next_state(dev, ConnectionState.RECONNECTING, DisconnectReason.CANCELLED)
+    back = next_state(dev, ConnectionState.CONNECTED)
     sim.faults.reply_delay = 0.2
     call = asyncio.create_task(dev.status())
     await sim.wait_for_requests(tuya.DP_QUERY_NEW, 2)
