@@ -53,6 +53,11 @@ def err(result: dict[str, Any] | None) -> str | None:
     return None if result is None else result.get("Err")
 
 
+def query_cmd(gw: SimulatedGateway) -> int:
+    """The command a sub-device status query travels as on ``gw``'s version."""
+    return tuya.DP_QUERY if gw.version == "3.3" else tuya.DP_QUERY_NEW
+
+
 async def test_children_share_one_connection_and_get_their_own_answers(gateway: SimulatedGateway) -> None:
     parent = hub(gateway)
     first = DeviceAsync("child-one", cid="sub1", parent=parent)
@@ -228,8 +233,7 @@ async def test_children_follow_their_parents_persistence(gateway: SimulatedGatew
         cached = await child.cached_status(nowait=True)  # no request: kept fresh by the push
         assert cached is not None
         assert cached["dps"] == {"1": False, "2": 44}
-        query = tuya.DP_QUERY if gateway.version == "3.3" else tuya.DP_QUERY_NEW  # 3.4+ query
-        assert gateway.stats.requests[query] == 1
+        assert gateway.stats.requests[query_cmd(gateway)] == 1
         parent.set_socketPersistent(False)
         assert await child.cached_status(nowait=True) is None
     finally:
@@ -292,7 +296,7 @@ async def test_closing_the_gateway_ends_a_childs_request_in_flight(gateway: Simu
     await bounded(parent.connect())
     gateway.faults.silent = True  # the request will get no answer
     request = asyncio.create_task(child.status())
-    await asyncio.sleep(0)  # let it run up to its wait for the reply
+    await gateway.wait_for_requests(query_cmd(gateway))  # on the wire, its reply never coming
     await bounded(parent.close())
     result = await bounded(request)
     assert err(result) == str(tuya.ERR_PAYLOAD)  # the connection closed under it, as tinytuya says
@@ -347,7 +351,7 @@ async def test_closing_the_gateway_fails_childrens_queued_requests(gateway: Simu
     gateway.faults.silent = True
     requests = [asyncio.create_task(c.status()) for c in children]
     try:
-        await asyncio.sleep(0)  # one is on the wire, the others wait for their turn
+        await gateway.wait_for_requests(query_cmd(gateway))  # one is on the wire, the others queue
         await bounded(parent.close())
         results = await bounded(asyncio.gather(*requests))
         state = parent.connection_state
