@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -17,6 +18,7 @@ from tinytuya_asyncio.metrics import CounterSink
 #: Generous bound for "returns in time": no test may depend on the machine's speed, only
 #: on the call not hanging (the real deadline is a few connection timeouts).
 DEADLINE = 10.0
+T = TypeVar("T")
 FAST = {"connection_timeout": 0.3, "connection_retry_limit": 1, "connection_retry_delay": 0}
 
 
@@ -24,7 +26,8 @@ def err(result: dict[str, Any] | None) -> str | None:
     return None if result is None else result.get("Err")
 
 
-async def bounded(call: Any) -> Any:
+async def bounded(call: Awaitable[T]) -> T:
+    """Every wait in the device tests ends: a hang fails the test instead of stalling it."""
     async with asyncio.timeout(DEADLINE):
         return await call
 

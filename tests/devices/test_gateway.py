@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from tests.devices.conftest import next_state, port_of
+from tests.devices.test_faults import bounded, err
 from tinytuya_asyncio import _tinytuya as tuya
 from tinytuya_asyncio.connection.backoff import Backoff
 from tinytuya_asyncio.connection.state import ConnectionState
@@ -18,7 +19,6 @@ from tinytuya_asyncio.simulator import SimulatedGateway
 
 GW_ID = "gw0123456789abcdefgh"
 KEY = "0123456789abcdef"
-T = TypeVar("T")
 
 
 @pytest.fixture(params=["3.3", "3.4", "3.5"])
@@ -41,16 +41,6 @@ def hub(gw: SimulatedGateway, **kwargs: Any) -> DeviceAsync:
     kwargs.setdefault("connection_retry_limit", 1)
     kwargs.setdefault("connection_retry_delay", 0)
     return DeviceAsync(GW_ID, "127.0.0.1", KEY, version=gw.version, port=port_of(gw), **kwargs)
-
-
-async def bounded(call: Awaitable[T]) -> T:
-    """Every wait in these tests ends: a hang fails the test instead of stalling it."""
-    async with asyncio.timeout(5):
-        return await call
-
-
-def err(result: dict[str, Any] | None) -> str | None:
-    return None if result is None else result.get("Err")
 
 
 def query_cmd(gw: SimulatedGateway) -> int:

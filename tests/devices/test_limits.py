@@ -82,6 +82,7 @@ async def test_callers_beyond_max_waiting_get_902_at_their_deadline_and_never_re
     rejected = await bounded(asyncio.gather(*beyond))
     assert not holder.done()  # they failed at their own deadline, not the holder's
     for result in rejected:
+        assert result is not None
         assert err(result) == str(tuya.ERR_TIMEOUT)
         assert "busy" in result["Payload"]
     sim.faults.clear()
@@ -130,6 +131,7 @@ async def test_close_interrupts_a_wait_between_commands(
     await events.wait_for("rate_limited")
     await bounded(dev.close())
     result = await bounded(waiting)
+    assert result is not None
     assert err(result) == str(tuya.ERR_PAYLOAD)
     assert "link closed while waiting between commands" in result["Payload"]
     assert len(sim.stats.received_at) == 1  # the second status never reached the device

@@ -128,6 +128,7 @@ async def test_close_during_a_connect_in_another_task_wins(
     await bounded(entered.wait())
     await bounded(dev.close())
     result = await bounded(call)  # well within the 30 s connect timeout: interrupted
+    assert result is not None
     assert err(result) == str(tuya.ERR_PAYLOAD)
     assert "closed" in result["Payload"]
     assert dev.state is ConnectionState.CLOSED
@@ -259,6 +260,7 @@ async def test_waiting_for_a_connect_slot_is_bounded_by_the_timeout(
     try:
         dev = connect_to(sim, connection_timeout=0.2)
         result = await bounded(dev.status())
+        assert result is not None
         assert err(result) == str(tuya.ERR_OFFLINE)
         assert "connect slot" in result["Payload"]
         assert sim.stats.connections == 0
@@ -332,10 +334,10 @@ async def test_a_new_address_takes_effect_at_the_next_connect(
     await second.start(host="127.0.0.2", port=0)
     try:
         dev = connect_to(first)
-        assert (await bounded(dev.status()))["dps"] == {"1": "first"}
+        assert (await bounded(dev.status()) or {}).get("dps") == {"1": "first"}
         dev.address = "127.0.0.2"
         dev.port = port_of(second)
-        assert (await bounded(dev.status()))["dps"] == {"1": "second"}
+        assert (await bounded(dev.status()) or {}).get("dps") == {"1": "second"}
         assert dev.address == "127.0.0.2"
     finally:
         await second.stop()

@@ -81,6 +81,7 @@ async def test_a_refused_connect(
     assert (failed["error"], failed["code"], failed["attempt"]) == ("ConnectError", tuya.ERR_CONNECT, 1)
     error = events.first("error")
     assert (error["code"], error["error"], error["cid"]) == (tuya.ERR_CONNECT, "ConnectError", None)
+    assert result is not None
     assert error["message"] == result["Payload"]
     state = events.named("state")[-1]
     assert (state["state"], state["reason"], state["error"]) == ("disconnected", "refused", "ConnectError")
